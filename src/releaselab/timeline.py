@@ -1,0 +1,191 @@
+"""What a run recorded: the same schema from the simulator and from kind.
+
+Times are seconds since the Lab started (virtual on the simulator, wall clock
+on kind).  Each table is a list of records, and :meth:`Timeline.df` turns one
+into a pandas DataFrame.  Plots, summaries, checks and the analysis read only
+this; none of them knows which backend filled it.
+
+Tables
+------
+``requests``   one row per client request (:class:`Request`)
+``pods``       one row per pod, with the times it passed each stage (:class:`PodRecord`)
+``rs_steps``   every change of a ReplicaSet's ``spec.replicas`` (:class:`RSStep`)
+``events``     Kubernetes Events as the cluster keeps them (:class:`Event`)
+``marks``      what the reader or a strategy did, for plots (:class:`Mark`)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Iterable, NamedTuple, Optional
+
+# Error kinds a request can end with (``Request.error``).  A request with an
+# error has ``status`` None, except "no_endpoints", which a gateway answers
+# with a 503.
+REFUSED = "refused"          # nothing listens at the address (RST)
+RESET = "reset"              # the server died with the request in flight
+TIMEOUT = "timeout"          # no answer before the client's timeout
+NO_ENDPOINTS = "no_endpoints"  # the gateway had no backend endpoint (HTTP 503)
+ERROR_KINDS = (REFUSED, RESET, TIMEOUT, NO_ENDPOINTS)
+
+
+class Request(NamedTuple):
+    """One client request.  ``ok`` is what "zero-downtime" is judged on."""
+
+    t: float
+    target: str
+    pod: Optional[str]
+    version: Optional[str]
+    status: Optional[int]
+    error: Optional[str]
+    latency_ms: float
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+    @property
+    def cause(self) -> str:
+        """Why it failed, in one word: ``ok``, ``http_500``, ``refused``, ..."""
+        if self.ok:
+            return "ok"
+        if self.error:
+            return self.error
+        return f"http_{self.status}"
+
+
+@dataclass
+class PodRecord:
+    """A pod's life.  Each time is None until the pod reaches that stage."""
+
+    name: str
+    replicaset: str
+    deployment: Optional[str]
+    version: Optional[str]
+    node: Optional[str] = None
+    created: Optional[float] = None
+    scheduled: Optional[float] = None
+    started: Optional[float] = None
+    ready: Optional[float] = None
+    terminating: Optional[float] = None
+    gone: Optional[float] = None
+    restarts: int = 0
+    waiting_reason: Optional[str] = None   # ErrImagePull, ImagePullBackOff, CrashLoopBackOff, ...
+    unready: list = field(default_factory=list)   # times readiness was lost while running
+
+    def state_at(self, t: float) -> Optional[str]:
+        """``Pending``, ``Starting``, ``Ready``, ``Terminating`` or None (not alive at t)."""
+        if self.created is None or t < self.created or (self.gone is not None and t >= self.gone):
+            return None
+        if self.terminating is not None and t >= self.terminating:
+            return "Terminating"
+        if self.ready is not None and t >= self.ready:
+            lost = [u for u in self.unready if u[0] <= t and (u[1] is None or t < u[1])]
+            return "Starting" if lost else "Ready"
+        if self.started is not None and t >= self.started:
+            return "Starting"
+        return "Pending"
+
+
+class RSStep(NamedTuple):
+    """One change of a ReplicaSet's spec.replicas (``from_`` is ``from`` in DataFrames)."""
+
+    t: float
+    replicaset: str
+    deployment: Optional[str]
+    revision: Optional[int]
+    from_: int
+    to: int
+
+
+@dataclass
+class Event:
+    """A Kubernetes Event; ``count`` grows when the cluster folds repeats into it."""
+
+    t: float
+    kind: str
+    name: str
+    reason: str
+    message: str
+    count: int = 1
+    type: str = "Normal"
+    last_t: Optional[float] = None
+
+
+class Mark(NamedTuple):
+    """Something the reader or a strategy did: shown as a line on plots."""
+
+    t: float
+    label: str
+    category: str = "action"    # "action", "rollout-start", "rollout-end", "step", "gate", "rollback"
+
+
+_TABLES = ("requests", "pods", "rs_steps", "events", "marks")
+
+
+class Timeline:
+    """Everything recorded since the Lab started."""
+
+    def __init__(self) -> None:
+        self.requests: list[Request] = []
+        self.pods: list[PodRecord] = []
+        self.rs_steps: list[RSStep] = []
+        self.events: list[Event] = []
+        self.marks: list[Mark] = []
+        self._pod_index: dict[str, PodRecord] = {}
+
+    # -- writing (backends call these) ------------------------------------
+    def add_pod(self, record: PodRecord) -> PodRecord:
+        self.pods.append(record)
+        self._pod_index[record.name] = record
+        return record
+
+    def pod(self, name: str) -> Optional[PodRecord]:
+        return self._pod_index.get(name)
+
+    def mark(self, t: float, label: str, category: str = "action") -> None:
+        self.marks.append(Mark(round(t, 6), label, category))
+
+    # -- reading ------------------------------------------------------------
+    def requests_between(self, start: float = 0.0, end: float = float("inf"),
+                         target: Optional[str] = None) -> list[Request]:
+        return [r for r in self.requests
+                if start <= r.t < end and (target is None or r.target == target)]
+
+    def df(self, table: str):
+        """The named table as a pandas DataFrame (``requests``, ``pods``, ``rs_steps``, ...)."""
+        import pandas as pd
+
+        if table not in _TABLES:
+            from .errors import UsageError
+            raise UsageError(f"no table {table!r} in a Timeline; choose one of {', '.join(_TABLES)}")
+        rows = getattr(self, table)
+        if table == "requests":
+            frame = pd.DataFrame(rows, columns=list(Request._fields))
+            frame["ok"] = [r.ok for r in rows]
+            frame["cause"] = [r.cause for r in rows]
+            return frame
+        if table == "rs_steps":
+            return pd.DataFrame(rows, columns=list(RSStep._fields)).rename(columns={"from_": "from"})
+        if table == "marks":
+            return pd.DataFrame(rows, columns=list(Mark._fields))
+        cls = PodRecord if table == "pods" else Event
+        names = [f.name for f in fields(cls)]
+        return pd.DataFrame([[getattr(r, n) for n in names] for r in rows], columns=names)
+
+    def pods_of(self, deployment: Optional[str] = None) -> Iterable[PodRecord]:
+        return [p for p in self.pods if deployment is None or p.deployment == deployment]
+
+    def summary(self, start: float = 0.0, end: Optional[float] = None,
+                deployment: Optional[str] = None):
+        """A readable report of the window: requests by version and cause, rollout figures."""
+        from .report import summarize
+
+        return summarize(self, start=start, end=end, deployment=deployment)
+
+    def plot(self, start: float = 0.0, end: Optional[float] = None,
+             deployment: Optional[str] = None, title: Optional[str] = None):
+        """Pods per version and state over time, above requests per second by outcome."""
+        from .plots import plot_timeline
+
+        return plot_timeline(self, start=start, end=end, deployment=deployment, title=title)
