@@ -1,0 +1,284 @@
+"""The real demo server (cluster/app/server.py) against its behaviour table.
+
+Each test starts the server as a local subprocess on a free port, exactly as
+the image's CMD would (no Docker needed), talks to it over TCP and checks one
+row of cluster/app/README.md. Processes are stopped by their own PID.
+"""
+
+import http.client
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+SERVER = Path(__file__).resolve().parents[2] / "cluster" / "app" / "server.py"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """One server process and the helpers to talk to it."""
+
+    def __init__(self, proc, port, log_path):
+        self.proc, self.port, self.log_path = proc, port, log_path
+
+    def get(self, path="/", timeout=5):
+        """(status, headers, body) of one request on a fresh connection."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            conn.request("GET", path)
+            resp = conn.getresponse()
+            return resp.status, resp.headers, resp.read().decode()
+        finally:
+            conn.close()
+
+    def refuses(self):
+        """True if a new TCP connection is refused right now."""
+        try:
+            socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+        except ConnectionRefusedError:
+            return True
+        return False
+
+    def wait_serving(self, timeout=5):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, f"server exited early:\n{self.log()}"
+            if not self.refuses():
+                return
+            time.sleep(0.02)
+        raise AssertionError(f"server never listened:\n{self.log()}")
+
+    def send_raw_get(self, path="/"):
+        """A connected socket with a GET already sent (the answer is still to come)."""
+        sock = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        return sock
+
+    def log(self):
+        return self.log_path.read_text()
+
+    def terminate(self):
+        os.kill(self.proc.pid, signal.SIGTERM)
+
+
+@pytest.fixture
+def start(tmp_path):
+    """start(**env) -> Server; wait=False returns before it listens."""
+    procs = []
+
+    def _start(wait=True, **env):
+        port = free_port()
+        full_env = {"PATH": os.environ.get("PATH", ""), "PYTHONDONTWRITEBYTECODE": "1",
+                    "VERSION": "9.9", "POD_NAME": "web-test-0", "PORT": str(port),
+                    "STARTUP_SECONDS": "0", "LATENCY_MS": "0"}
+        full_env.update({k: str(v) for k, v in env.items() if v is not None})
+        for k in [k for k, v in env.items() if v is None]:  # None: leave unset (default)
+            full_env.pop(k, None)
+        log_path = tmp_path / f"server-{port}.log"
+        with open(log_path, "w") as log:
+            proc = subprocess.Popen([sys.executable, str(SERVER)], env=full_env,
+                                    stdout=subprocess.DEVNULL, stderr=log)
+        procs.append(proc)
+        server = Server(proc, port, log_path)
+        if wait:
+            server.wait_serving()
+        return server
+
+    yield _start
+    for proc in procs:  # by PID, never by name
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=5)
+
+
+def test_root_reports_version_and_pod_in_json_and_header(start):
+    server = start(VERSION="1.1", POD_NAME="web-abc12")
+    status, headers, body = server.get("/")
+    assert status == 200
+    assert json.loads(body) == {"version": "1.1", "pod": "web-abc12"}
+    assert headers["X-Version"] == "1.1"
+    assert headers["Content-Type"] == "application/json"
+    assert server.get("/?probe=1")[0] == 200  # a query string is still `GET /`
+
+
+def test_healthz_and_readyz_answer_while_serving(start):
+    server = start()
+    assert server.get("/healthz")[::2] == (200, "ok")
+    assert server.get("/readyz")[::2] == (200, "ready")
+    assert server.get("/nope")[0] == 404
+
+
+def test_never_ready_keeps_readyz_503_but_stays_live(start):
+    server = start(NEVER_READY=1)
+    for _ in range(3):
+        assert server.get("/readyz")[0] == 503
+    assert server.get("/healthz")[0] == 200
+    assert server.get("/")[0] == 200
+
+
+def test_defaults_apply_when_variables_are_unset(start):
+    began = time.monotonic()
+    server = start(wait=False, POD_NAME=None, STARTUP_SECONDS=None, LATENCY_MS=None)
+    server.wait_serving()
+    assert time.monotonic() - began >= 1.0  # STARTUP_SECONDS defaults to 1
+    status, _, body = server.get("/")
+    assert json.loads(body)["pod"] == socket.gethostname()  # POD_NAME defaults to the host name
+    t0 = time.monotonic()
+    statuses = [server.get("/")[0] for _ in range(20)]
+    assert (time.monotonic() - t0) / 20 >= 0.005  # LATENCY_MS defaults to 5
+    assert statuses == [200] * 20  # ERROR_RATE defaults to 0
+    assert server.get("/readyz")[0] == 200  # NEVER_READY defaults to 0
+
+
+def test_startup_seconds_refuses_connections_then_serves(start):
+    began = time.monotonic()
+    server = start(wait=False, STARTUP_SECONDS=0.8)
+    assert server.refuses()
+    time.sleep(0.4)  # half-way: the process runs but must not listen yet
+    assert server.proc.poll() is None and server.refuses()
+    server.wait_serving()
+    assert time.monotonic() - began >= 0.8
+    assert server.get("/")[0] == 200
+    assert "listening" in server.log()
+
+
+def test_latency_ms_delays_every_answer_probes_included(start):
+    server = start(LATENCY_MS=200)
+    for path in ("/", "/healthz", "/readyz"):
+        t0 = time.monotonic()
+        server.get(path)
+        assert time.monotonic() - t0 >= 0.2, path
+
+
+def error_sequence(server, n):
+    statuses = []
+    for _ in range(n):
+        status, headers, body = server.get("/")
+        statuses.append(status)
+        if status == 500:
+            assert json.loads(body) == {"version": "9.9", "pod": "web-test-0", "error": "injected"}
+            assert headers["X-Version"] == "9.9"
+    return statuses
+
+
+def test_error_rate_fraction_is_seeded_and_repeatable(start):
+    n = 200
+    first = error_sequence(start(ERROR_RATE=0.3, SEED=7), n)
+    again = error_sequence(start(ERROR_RATE=0.3, SEED=7), n)
+    other = error_sequence(start(ERROR_RATE=0.3, SEED=8), n)
+    assert set(first) == {200, 500}
+    assert abs(first.count(500) / n - 0.3) < 0.08
+    assert first == again  # same SEED, same sequence
+    assert first != other  # the SEED really drives the draw
+    # The documented draw: the n-th GET / fails iff Random(SEED)'s n-th value < ERROR_RATE.
+    rng = random.Random(7)
+    assert first == [500 if rng.random() < 0.3 else 200 for _ in range(n)]
+
+
+def test_error_rate_bounds_and_probes_never_fail(start):
+    assert set(error_sequence(start(ERROR_RATE=1), 10)) == {500}
+    server = start(ERROR_RATE=1)
+    assert server.get("/healthz")[0] == 200 and server.get("/readyz")[0] == 200
+
+
+@pytest.mark.parametrize("name,value", [
+    ("ERROR_RATE", "lots"), ("ERROR_RATE", "1.5"), ("ERROR_RATE", "nan"),
+    ("SHUTDOWN", "later"), ("PORT", "http"), ("PORT", "70000"),
+    ("STARTUP_SECONDS", "-1"), ("LATENCY_MS", "fast"), ("NEVER_READY", "yes"),
+    ("DRAIN_SECONDS", "inf"), ("SEED", "1.5"), ("VERSION", ""),
+])
+def test_bad_value_stops_the_server_with_a_one_line_message(name, value):
+    env = {"PATH": os.environ.get("PATH", ""), "VERSION": "1.0", name: value}
+    proc = subprocess.run([sys.executable, str(SERVER)], env=env, capture_output=True,
+                          text=True, timeout=10)
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert name in lines[0] and "accepts" in lines[0]
+
+
+def test_sigterm_graceful_finishes_in_flight_and_refuses_new(start):
+    server = start(SHUTDOWN="graceful", LATENCY_MS=1500, DRAIN_SECONDS=5)
+    result = {}
+    client = threading.Thread(target=lambda: result.update(answer=server.get("/")))
+    client.start()
+    time.sleep(0.3)  # the request is now in flight (it takes 1.5 s)
+    sent = time.monotonic()
+    server.terminate()
+    deadline = time.monotonic() + 0.5
+    while not server.refuses():  # the listener closes at once
+        assert time.monotonic() < deadline, "still accepting after SIGTERM"
+        time.sleep(0.01)
+    client.join(timeout=5)
+    assert result["answer"][0] == 200
+    assert server.proc.wait(timeout=5) == 0
+    # It exits when nothing is left in flight, well before DRAIN_SECONDS.
+    assert time.monotonic() - sent < 3
+    # (the count may include our own refusal probe if it beat the listener's close)
+    assert "listener closed, draining" in server.log() and "drained" in server.log()
+
+
+def test_sigterm_graceful_gives_up_after_drain_seconds(start):
+    server = start(SHUTDOWN="graceful", LATENCY_MS=5000, DRAIN_SECONDS=0.5)
+    sock = server.send_raw_get()
+    time.sleep(0.2)
+    sent = time.monotonic()
+    server.terminate()
+    assert server.proc.wait(timeout=3) == 0
+    assert 0.5 <= time.monotonic() - sent < 2
+    with sock, pytest.raises(OSError):  # the cut request never gets its answer
+        if not sock.recv(1024):
+            raise OSError("closed without an answer")
+    assert "drain limit reached" in server.log()
+
+
+def test_sigterm_graceful_idle_exits_at_once(start):
+    server = start(SHUTDOWN="graceful", DRAIN_SECONDS=5)
+    sent = time.monotonic()
+    server.terminate()
+    assert server.proc.wait(timeout=3) == 0
+    assert time.monotonic() - sent < 1
+
+
+def test_sigterm_immediate_resets_in_flight_and_exits(start):
+    server = start(SHUTDOWN="immediate", LATENCY_MS=1500)
+    sock = server.send_raw_get()
+    time.sleep(0.3)
+    sent = time.monotonic()
+    server.terminate()
+    with sock, pytest.raises(ConnectionResetError):  # a reset, not a tidy close
+        sock.recv(1024)
+    assert server.proc.wait(timeout=2) == 128 + signal.SIGTERM
+    assert time.monotonic() - sent < 1
+    assert server.refuses()
+
+
+def test_sigterm_ignore_keeps_serving_until_sigkill(start):
+    server = start(SHUTDOWN="ignore")
+    server.terminate()
+    time.sleep(0.3)
+    assert server.proc.poll() is None
+    assert server.get("/")[0] == 200 and server.get("/readyz")[0] == 200
+    assert "ignored" in server.log()
+    os.kill(server.proc.pid, signal.SIGKILL)
+    assert server.proc.wait(timeout=2) == -signal.SIGKILL
+
+
+def test_sigterm_during_startup_exits_without_listening(start):
+    server = start(wait=False, STARTUP_SECONDS=5)
+    time.sleep(0.3)
+    server.terminate()
+    assert server.proc.wait(timeout=2) == 0
