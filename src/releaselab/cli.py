@@ -1,0 +1,71 @@
+"""The ``releaselab`` command.
+
+    releaselab cluster up       create (or reuse) the kind cluster, build and load the images
+    releaselab cluster down     delete the kit's kind cluster
+    releaselab cluster status   what is there and what is missing
+    releaselab labs [...]       regenerate labs/ from solutions/ (see releaselab.labgen)
+
+A refusal the kit explains (any ReleaseLabError) prints ``error: <message>``
+and exits with status 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Optional
+
+from .errors import ReleaseLabError
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)     # progress must show while a long step runs
+
+
+def _cluster(args: argparse.Namespace) -> int:
+    from . import kube
+
+    if args.action == "up":
+        kube.cluster_up(say=_say)
+        return 0
+    if args.action == "down":
+        kube.cluster_down(say=_say)
+        return 0
+    return kube.cluster_status(say=_say)
+
+
+def _labs(args: argparse.Namespace) -> int:
+    from . import labgen     # written elsewhere; imported only when asked for
+
+    result = labgen.main(args.labgen_args)
+    return result if isinstance(result, int) else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="releaselab",
+                                     description="Zero-downtime deployment labs: the kit's tools.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{cluster,labs}")
+    cluster = sub.add_parser("cluster", help="the kind cluster the labs can run on")
+    cluster.add_argument("action", choices=["up", "down", "status"])
+    cluster.set_defaults(handler=_cluster)
+    labs = sub.add_parser("labs", help="regenerate labs/ from solutions/", add_help=False)
+    labs.add_argument("labgen_args", nargs=argparse.REMAINDER,
+                      help="passed on to the lab generator")
+    labs.set_defaults(handler=_labs)
+    return parser
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        return args.handler(args)
+    except ReleaseLabError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
