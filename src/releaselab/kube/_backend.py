@@ -214,10 +214,16 @@ class KubeBackend:
     def _do(self, what: str, fn: Callable, *args):
         """Run one API call; turn the client's exceptions into one-line kit errors."""
         from kubernetes.client.exceptions import ApiException
+        from pydantic import ValidationError
         from urllib3.exceptions import HTTPError
 
         try:
             return fn(*args)
+        except ValidationError as exc:
+            # The client checks bodies against its models before sending them.
+            first = exc.errors()[0] if exc.errors() else {}
+            where = ".".join(str(p) for p in first.get("loc", ())[1:]) or "the object"
+            raise ManifestError(f"{what}: {where}: {first.get('msg', exc)}") from None
         except ApiException as exc:
             msg = _status_message(exc)
             if exc.status == 404:
@@ -257,13 +263,12 @@ class KubeBackend:
         if existing is not None:
             existing.setdefault("kind", kind)
             _guard.require_managed(existing, "apply over", self.namespace)
-        from kubernetes.client.exceptions import ApiException
-
         try:
-            return res.apply(name, body)
-        except ApiException as exc:
+            return self._do(f"apply {kind} {name!r}", _keep_api_exception(res.apply), name, body)
+        except _Unapplied as wrapped:
             # 415: a server without server-side apply; 404: one that does not
             # create on apply (the test emulator).  Anything else is a real answer.
+            exc = wrapped.exc
             if exc.status not in (404, 415):
                 return self._do(f"apply {kind} {name!r}", _raise, exc)
         if existing is None:
@@ -418,6 +423,25 @@ class KubeBackend:
 
 def _raise(exc):
     raise exc
+
+
+class _Unapplied(Exception):
+    """Carries an ApiException past _do's translation, so apply can fall back."""
+
+    def __init__(self, exc) -> None:
+        super().__init__(str(exc))
+        self.exc = exc
+
+
+def _keep_api_exception(fn):
+    def call(*args):
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            return fn(*args)
+        except ApiException as exc:
+            raise _Unapplied(exc) from None
+    return call
 
 
 def _owned_by(rs: dict, dep: dict) -> bool:
