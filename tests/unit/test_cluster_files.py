@@ -14,10 +14,14 @@ show each check can fail.
 
 import copy
 import fnmatch
-import importlib.util
+import http.client
 import json
 import re
 import socket
+import subprocess
+import sys
+import time
+import types
 from functools import lru_cache
 from pathlib import Path
 
@@ -43,10 +47,14 @@ GATEWAY_GROUP = "gateway.networking.k8s.io"
 # --------------------------------------------------------------------------- inputs
 
 def load_server():
-    """cluster/app/server.py as a module: its own parser judges env values."""
-    spec = importlib.util.spec_from_file_location("releaselab_web_server", APP / "server.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    """cluster/app/server.py as a module: its own parser judges env values.
+
+    Compiled from source rather than imported, so no __pycache__ lands in cluster/app/.
+    """
+    path = APP / "server.py"
+    module = types.ModuleType("releaselab_web_server")
+    module.__file__ = str(path)
+    exec(compile(path.read_text(), str(path), "exec"), module.__dict__)
     return module
 
 
@@ -820,3 +828,64 @@ def test_dockerfile_checks_catch_a_broken_file(old, new, expected):
     assert any(expected in p for p in problems), problems
     assert any("excluded by .dockerignore" in p
                for p in dockerfile_problems(text, VARIABLES, "*\n"))
+
+
+# --------------------------------------------------------------------------- the images, run
+
+def image_env(dockerfile_text, build_args):
+    """The environment an image built with these --build-arg values starts with.
+
+    As `docker build` does it: each ARG takes its build arg or its default, and ENV
+    substitutes ${ARG}; build args the Dockerfile does not declare are dropped.
+    """
+    args, env = {}, {}
+    for name, rest in dockerfile_instructions(dockerfile_text):
+        if name == "ARG":
+            key, has_default, default = rest.partition("=")
+            args[key] = build_args.get(key, default if has_default else "")
+        elif name == "ENV":
+            for pair in rest.split():
+                key, _, value = pair.partition("=")
+                env[key] = re.sub(r"\$\{(\w+)\}", lambda m: args.get(m.group(1), ""), value)
+    return env
+
+
+def test_each_image_tag_serves_its_version_and_error_rate(tmp_path):
+    """Every images.yaml tag, its env derived through the Dockerfile, run as a local process."""
+    dockerfile = (APP / "Dockerfile").read_text()
+    procs = {}
+    try:
+        for item in IMAGES["images"]:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+            # The image's env, except PORT: every local copy needs its own free port.
+            env = {**image_env(dockerfile, item.get("args") or {}), "PORT": str(port),
+                   "POD_NAME": "web-0", "PATH": ""}
+            proc = subprocess.Popen([sys.executable, str(APP / "server.py")], env=env,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            procs[item["tag"]] = (proc, port, item.get("args") or {})
+        for tag, (proc, port, args) in procs.items():  # they all start (STARTUP_SECONDS) at once
+            statuses = []
+            deadline = time.monotonic() + 5
+            while len(statuses) < 40:
+                assert proc.poll() is None, f"{tag} exited: {proc.stderr.read().decode()}"
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                try:
+                    conn.request("GET", "/")
+                    resp = conn.getresponse()
+                    assert json.loads(resp.read())["version"] == args["VERSION"], tag
+                    assert resp.headers["X-Version"] == args["VERSION"], tag
+                    statuses.append(resp.status)
+                except ConnectionRefusedError:
+                    assert time.monotonic() < deadline, f"{tag} never listened"
+                    time.sleep(0.05)
+                finally:
+                    conn.close()
+            rate = float(args.get("ERROR_RATE", VARIABLES["ERROR_RATE"]))
+            assert abs(statuses.count(500) / len(statuses) - rate) <= 0.15, (tag, statuses)
+    finally:
+        for proc, _, _ in procs.values():  # by PID
+            proc.kill()
+            proc.wait(timeout=5)
+            proc.stderr.close()
