@@ -1,9 +1,8 @@
 """releaselab/web: the demo service every lab deploys.
 
-Its behaviour is set by environment variables; the table in README.md (next to
-this file) is the contract, and the simulator's model obeys the same table.
-Standard library only, so the image stays small and the tests can run it as a
-plain local process.
+Its behaviour is set by environment variables; the table in README.md is the
+contract (the simulator's model obeys it too). Standard library only: a small
+image, and tests can run it as a plain local process.
 
 Shape: the main thread owns the listening socket and the signals; each accepted
 connection is served by its own thread. One request per connection
@@ -196,8 +195,8 @@ def main():
     # The wakeup fd turns a signal into a readable byte, so the main thread's
     # select() wakes at once instead of resuming its wait.
     wake_r, wake_w = socket.socketpair()
-    wake_r.setblocking(False)
-    wake_w.setblocking(False)
+    for end in (wake_r, wake_w):
+        end.setblocking(False)
     signal.set_wakeup_fd(wake_w.fileno(), warn_on_full_buffer=False)
     signal.signal(signal.SIGTERM, on_sigterm)
 
@@ -205,7 +204,11 @@ def main():
              f"SHUTDOWN={cfg.shutdown}")
     time.sleep(cfg.startup_seconds)  # until then nothing listens: connections are refused
 
-    listener = socket.create_server(("", cfg.port), backlog=128)
+    try:
+        listener = socket.create_server(("", cfg.port), backlog=128)
+    except OSError as error:  # e.g. the port is taken: one line, like a bad variable
+        log(cfg, f"cannot listen on port {cfg.port}: {error.strerror}")
+        return 1
     listening = True
     log(cfg, f"listening on port {cfg.port}" + (" (NEVER_READY=1)" if cfg.never_ready else ""))
     selector = selectors.DefaultSelector()

@@ -282,3 +282,10 @@ def test_sigterm_during_startup_exits_without_listening(start):
     time.sleep(0.3)
     server.terminate()
     assert server.proc.wait(timeout=2) == 0
+
+
+def test_port_in_use_stops_the_server_with_one_line(start):
+    with socket.create_server(("", free_port())) as taken:
+        server = start(wait=False, PORT=taken.getsockname()[1])
+        assert server.proc.wait(timeout=5) == 1
+    assert "cannot listen on port" in server.log().splitlines()[-1]
