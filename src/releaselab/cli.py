@@ -15,7 +15,7 @@ import argparse
 import sys
 from typing import Optional
 
-from .errors import ReleaseLabError
+from .errors import ReleaseLabError, UsageError
 
 
 def _say(line: str) -> None:
@@ -34,10 +34,19 @@ def _cluster(args: argparse.Namespace) -> int:
     return kube.cluster_status(say=_say)
 
 
-def _labs(args: argparse.Namespace) -> int:
-    from . import labgen     # written elsewhere; imported only when asked for
+def _labs(labgen_args: list[str]) -> int:
+    import importlib
 
-    result = labgen.main(args.labgen_args)
+    try:
+        # Written elsewhere; imported only when asked for.
+        labgen = importlib.import_module("releaselab.labgen")
+    except ModuleNotFoundError as exc:
+        if exc.name != "releaselab.labgen":
+            raise                # labgen exists but one of its own imports failed: show it
+        raise UsageError("`releaselab labs` needs releaselab.labgen, which this checkout "
+                         "does not have; update it (git pull) or reinstall") from None
+
+    result = labgen.main(labgen_args)
     return result if isinstance(result, int) else 0
 
 
@@ -47,18 +56,23 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="{cluster,labs}")
     cluster = sub.add_parser("cluster", help="the kind cluster the labs can run on")
     cluster.add_argument("action", choices=["up", "down", "status"])
-    cluster.set_defaults(handler=_cluster)
     labs = sub.add_parser("labs", help="regenerate labs/ from solutions/", add_help=False)
     labs.add_argument("labgen_args", nargs=argparse.REMAINDER,
                       help="passed on to the lab generator")
-    labs.set_defaults(handler=_labs)
     return parser
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["labs"]:
+        # Everything after `labs` belongs to the generator, options included
+        # (argparse's REMAINDER would reject a leading `--option`).
+        handler, arg = _labs, argv[1:]
+    else:
+        args = build_parser().parse_args(argv)
+        handler, arg = _cluster, args
     try:
-        return args.handler(args)
+        return handler(arg)
     except ReleaseLabError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
