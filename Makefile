@@ -1,0 +1,52 @@
+# releaselab — every target sets up .venv from requirements.txt first (once).
+#   make book   build the book, running every lab on the simulator
+#   make test   run every test (unit, property, conformance, notebooks)
+#   make lab    open JupyterLab on labs/
+#   make labs   regenerate labs/ from solutions/
+#   make solutions  re-run solutions/ in place (refresh their stored outputs), then make labs
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+NBVAL  := -p no:cacheprovider --nbval-current-env
+
+.PHONY: setup book test test-unit test-notebooks lab labs solutions benchmarks clean
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+book: $(STAMP)
+	$(VENV)/bin/jupyter-book build . -W -n --keep-going
+	@echo "The book is ready: open _build/html/index.html"
+
+test: test-unit test-notebooks
+
+test-unit: $(STAMP)
+	$(PY) -m pytest tests -p no:cacheprovider
+
+# nbval's strict/lax mode is per pytest session: solutions are compared
+# strictly (they are deterministic on the simulator), labs only for errors.
+test-notebooks: $(STAMP)
+	$(PY) -m pytest --nbval $(NBVAL) solutions/
+	$(PY) -m pytest --nbval-lax $(NBVAL) labs/
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab labs/
+
+labs: $(STAMP)
+	$(PY) -m releaselab.labgen
+
+solutions: $(STAMP)
+	$(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace solutions/*.ipynb
+	$(PY) -m releaselab.labgen
+
+benchmarks: $(STAMP)
+	$(PY) benchmarks/sim_scale.py
+
+clean:
+	rm -rf _build .pytest_cache

@@ -1,0 +1,250 @@
+"""SimBackend: the embedded cluster behind the :class:`~releaselab.backend.Backend` contract."""
+
+from __future__ import annotations
+
+import copy
+from typing import Callable, Optional
+
+from .. import rollout as r
+from ..errors import NotFoundError, UsageError
+from ..manifests import Notes, load_images, validate
+from ..timeline import Timeline
+from .cluster import Cluster
+from .objects import Deployment, GatewayObject, Service
+from .patch import strategic_merge
+from .profile import KIND_LIKE, TimingProfile
+from .traffic import TrafficSource
+
+KINDS = ("Deployment", "ReplicaSet", "Pod", "Service", "EndpointSlice", "Event", "Gateway",
+         "HTTPRoute")
+
+
+class SimBackend:
+    """A deterministic, virtual-time cluster: same inputs and seed, same Timeline."""
+
+    name = "sim"
+
+    def __init__(self, seed: int = 0, profile: "TimingProfile | dict | None" = None,
+                 workers: int = 2, node_cpu: str = "4", node_memory: str = "8Gi",
+                 images: Optional[dict] = None):
+        from ..manifests import parse_cpu, parse_memory
+
+        if not isinstance(seed, int):
+            raise UsageError(f"seed={seed!r}: must be an integer")
+        if not isinstance(workers, int) or workers < 1:
+            raise UsageError(f"workers={workers!r}: a cluster needs at least 1 worker node")
+        self.timeline = Timeline()
+        self.profile = KIND_LIKE.with_overrides(profile)
+        self.cluster = Cluster(seed=seed, profile=self.profile,
+                               images=images if images is not None else load_images(),
+                               workers=workers, node_cpu_m=parse_cpu(node_cpu),
+                               node_memory_mi=parse_memory(node_memory), timeline=self.timeline)
+        self.notes = Notes()
+        self.pending_notes: list[str] = []
+        self._traffic: list[TrafficSource] = []
+
+    # -- time -----------------------------------------------------------------------------
+    def now(self) -> float:
+        return self.cluster.kernel.now
+
+    def wait(self, until: Optional[Callable[[], bool]] = None, timeout: float = 60.0) -> bool:
+        if timeout < 0:
+            raise UsageError(f"timeout={timeout}: must be >= 0 seconds")
+        kernel = self.cluster.kernel
+        if until is None:
+            kernel.run_until(kernel.now + timeout)
+            return True
+        seen = [-1]
+
+        def changed_and_true() -> bool:
+            # Only look again when something a waiter could care about changed.
+            if self.cluster.changes == seen[0]:
+                return False
+            seen[0] = self.cluster.changes
+            return until()
+
+        return kernel.run_until(kernel.now + timeout, changed_and_true)
+
+    # -- objects ------------------------------------------------------------------------------
+    def apply(self, obj: dict) -> dict:
+        obj, notes = validate(obj)
+        fresh = self.notes.new(notes)
+        self.pending_notes += fresh
+        kind, meta = obj["kind"], obj["metadata"]
+        name, c = meta["name"], self.cluster
+        now = c.kernel.now
+        c.changes += 1
+        if kind == "Deployment":
+            d = c.deployments.get(name)
+            if d is None:
+                d = Deployment(name, meta["namespace"], meta.get("labels", {}),
+                               dict(meta.get("annotations") or {}), obj["spec"], now, c.uid())
+                c.deployments[name] = d
+            else:
+                self._update_deployment(d, obj["spec"], meta)
+            c.deployments_controller.enqueue(name)
+            return d.to_dict()
+        if kind == "Service":
+            c.services[name] = Service(name, meta["namespace"], meta.get("labels", {}),
+                                       obj["spec"], now, c.uid())
+            c.network.service_changed(name)
+            return c.services[name].to_dict()
+        store = c.gateways if kind == "Gateway" else c.routes
+        store[name] = GatewayObject(kind, name, meta["namespace"], meta.get("labels", {}),
+                                    obj["spec"], now, c.uid())
+        c.network.routes_changed()
+        return store[name].to_dict()
+
+    def _update_deployment(self, d: Deployment, spec: dict, meta: dict) -> None:
+        if spec != d.spec:
+            min_ready_changed = spec.get("minReadySeconds") != d.spec.get("minReadySeconds")
+            if spec.get("selector") != d.spec.get("selector"):
+                raise UsageError(f'Deployment.apps "{d.name}" is invalid: spec.selector: Invalid '
+                                 "value: field is immutable; delete the Deployment to change it")
+            d.spec = spec
+            d.generation += 1
+            if min_ready_changed:
+                self.cluster.rs_min_ready_changed(d)
+        d.labels = meta.get("labels", d.labels)
+
+    def delete(self, kind: str, name: str) -> None:
+        c = self.cluster
+        self._check_kind(kind)
+        c.changes += 1
+        if kind == "Deployment":
+            self._require(c.deployments, kind, name)
+            del c.deployments[name]
+            for rs in c.replicasets_of(name):
+                rs.replicas = 0
+                for pod in list(rs.pods):
+                    c.delete_pod(pod)
+                c.delete_replicaset(rs)
+        elif kind == "Service":
+            self._require(c.services, kind, name)
+            del c.services[name]
+            c.network.service_changed(name)
+        elif kind in ("Gateway", "HTTPRoute"):
+            store = c.gateways if kind == "Gateway" else c.routes
+            self._require(store, kind, name)
+            del store[name]
+            c.network.routes_changed()
+        elif kind == "Pod":
+            c.delete_pod(self._require(c.pods, kind, name))
+        else:
+            raise UsageError(f"deleting a {kind} directly is not supported; delete its Deployment")
+
+    def get(self, kind: str, name: str) -> dict:
+        self._check_kind(kind)
+        c = self.cluster
+        if kind == "EndpointSlice":
+            self._require(c.services, "Service", name)
+            return c.network.endpointslice_dict(name)
+        store = self._store(kind)
+        return self._require(store, kind, name).to_dict()
+
+    def list(self, kind: str, selector: Optional[dict] = None) -> list[dict]:
+        self._check_kind(kind)
+        c = self.cluster
+        if kind == "Event":
+            return [{"kind": "Event", "involvedObject": {"kind": e.kind, "name": e.name},
+                     "reason": e.reason, "message": e.message, "count": e.count, "type": e.type,
+                     "firstTimestamp": e.t, "lastTimestamp": e.last_t}
+                    for e in self.timeline.events]
+        if kind == "EndpointSlice":
+            items = [c.network.endpointslice_dict(n) for n in sorted(c.services)]
+        else:
+            items = [o.to_dict() for o in self._store(kind).values()]
+        if selector:
+            items = [o for o in items if all((o["metadata"].get("labels") or {}).get(k) == v
+                                             for k, v in selector.items())]
+        return items
+
+    def _store(self, kind: str) -> dict:
+        c = self.cluster
+        return {"Deployment": c.deployments, "ReplicaSet": c.replicasets, "Pod": c.pods,
+                "Service": c.services, "Gateway": c.gateways, "HTTPRoute": c.routes}[kind]
+
+    @staticmethod
+    def _check_kind(kind: str) -> None:
+        if kind not in KINDS:
+            raise UsageError(f"unknown kind {kind!r}; the simulator knows {', '.join(KINDS)}")
+
+    @staticmethod
+    def _require(store: dict, kind: str, name: str):
+        try:
+            return store[name]
+        except KeyError:
+            known = ", ".join(sorted(store)) or "none"
+            raise NotFoundError(f'{kind} "{name}" not found (existing: {known})') from None
+
+    def patch(self, kind: str, name: str, patch: dict) -> dict:
+        current = self.get(kind, name)
+        body = {"apiVersion": current["apiVersion"], "kind": kind,
+                "metadata": {"name": name, "namespace": current["metadata"]["namespace"],
+                             "labels": current["metadata"].get("labels", {})},
+                "spec": current["spec"]}
+        merged = strategic_merge(body, {k: v for k, v in patch.items() if k in ("spec", "metadata")})
+        return self.apply(merged)
+
+    def scale(self, name: str, replicas: int) -> None:
+        if not isinstance(replicas, int) or replicas < 0:
+            raise UsageError(f"replicas={replicas!r}: must be a whole number >= 0")
+        self.patch("Deployment", name, {"spec": {"replicas": replicas}})
+
+    def rollout_undo(self, name: str, to_revision: Optional[int] = None) -> int:
+        c = self.cluster
+        d = self._require(c.deployments, "Deployment", name)
+        if d.spec.get("paused"):
+            raise UsageError(f"you cannot rollback a paused deployment; resume it first with "
+                             f"'kubectl rollout resume deployment/{name}' and try again")
+        history = sorted(c.replicasets_of(name), key=lambda rs: rs.revision)
+        if to_revision in (None, 0):
+            if len(history) < 2:
+                raise NotFoundError(f'no rollout history found for deployment "{name}": '
+                                    "there is no previous revision to go back to")
+            target = history[-2]
+        else:
+            target = next((rs for rs in history if rs.revision == to_revision), None)
+            if target is None:
+                known = ", ".join(str(rs.revision) for rs in history)
+                raise NotFoundError(f"unable to find specified revision {to_revision} in history "
+                                    f"(revisions: {known})")
+        template = copy.deepcopy(target.template)
+        template["metadata"]["labels"].pop(r.POD_TEMPLATE_HASH, None)
+        revision = target.revision
+        if c.hash_of(template) == c.hash_of(d.template):
+            self.pending_notes.append(f"skipped rollback (current template already matches "
+                                      f"revision {revision})")
+            return revision
+        # The whole template is replaced (not merged), as kubectl's undo does.
+        current = self.get("Deployment", name)
+        spec = current["spec"]
+        spec["template"] = template
+        self.apply({"apiVersion": "apps/v1", "kind": "Deployment", "spec": spec,
+                    "metadata": {k: current["metadata"][k] for k in ("name", "namespace", "labels")}})
+        return revision
+
+    # -- traffic ---------------------------------------------------------------------------------
+    def start_traffic(self, target: str, rps: float, *, poisson: bool = False,
+                      timeout_s: float = 1.0) -> TrafficSource:
+        if not isinstance(rps, (int, float)) or rps <= 0:
+            raise UsageError(f"rps={rps!r}: the request rate must be a positive number")
+        c = self.cluster
+        name = target.split("/", 1)[1] if target.startswith("gateway/") else target
+        store = c.gateways if target.startswith("gateway/") else c.services
+        self._require(store, "Gateway" if target.startswith("gateway/") else "Service", name)
+        source = TrafficSource(c, target, float(rps), poisson, timeout_s, c.kernel.now)
+        c.kernel.gap_fillers.append(source.fill)
+        self._traffic.append(source)
+        return source
+
+    def stop_traffic(self, handle: TrafficSource) -> None:
+        handle.stopped = True
+        if handle.fill in self.cluster.kernel.gap_fillers:
+            self.cluster.kernel.gap_fillers.remove(handle.fill)
+        if handle in self._traffic:
+            self._traffic.remove(handle)
+
+    def close(self) -> None:
+        for handle in list(self._traffic):
+            self.stop_traffic(handle)

@@ -1,0 +1,278 @@
+"""The kubelet: start containers, run probes, stop pods — with real timings.
+
+Start: admission → image (present, or ErrImagePull / ImagePullBackOff for a
+tag cluster/images.yaml does not list) → container running → the app listens
+after STARTUP_SECONDS.  Probe workers tick every periodSeconds from
+admission, as upstream's do, so readiness lands on a probe tick, not the
+instant the app listens: with a 1 s period and a 1 s start, a pod is ready
+about 2 s after it was created.
+
+Stop: the pod's deletion reaches the kubelet after ``kubelet_kill_s``; it
+runs the preStop hook, then sends SIGTERM; the grace period counts from the
+start of the hook; SIGKILL at its end (if the hook outlasts the grace
+period, SIGTERM gets 2 more seconds, as upstream).  Meanwhile, and
+independently, the endpoint controllers take the pod out of rotation — see
+``network.py``: whichever finishes first decides whether requests fail.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Optional
+
+from ..manifests import Probe
+from .app import AppConfig, AppProcess, BadAppConfig
+from .objects import Pod
+
+if TYPE_CHECKING:
+    from .cluster import Cluster
+
+MIN_GRACE_AFTER_PRESTOP_S = 2.0
+
+
+class Kubelet:
+    def __init__(self, cluster: "Cluster"):
+        self.c = cluster
+
+    @property
+    def now(self) -> float:
+        return self.c.kernel.now
+
+    def _event(self, pod: Pod, reason: str, message: str, type_: str = "Normal") -> None:
+        self.c.recorder.emit(self.now, "Pod", pod.name, reason, message, type_)
+
+    # -- start -----------------------------------------------------------------------
+    def admit(self, pod: Pod) -> None:
+        self.c.kernel.after(self.c.profile.kubelet_admit_s, self._admitted, pod)
+
+    def _admitted(self, pod: Pod) -> None:
+        if pod.gone or pod.deleting is not None:
+            return
+        for kind in ("startup", "readiness", "liveness"):
+            probe = getattr(pod.template, kind)
+            if probe is not None:
+                self.c.kernel.after(probe.period_s * 0, self._probe_tick, pod, kind, probe,
+                                    pod.generation_of_container, [0, 0])
+        self._pull(pod, attempt=0)
+
+    def _pull(self, pod: Pod, attempt: int) -> None:
+        if pod.gone or pod.deleting is not None:
+            return
+        image = pod.template.image
+        if image in self.c.images:
+            self._event(pod, "Pulled", f'Container image "{image}" already present on machine')
+            self.c.kernel.after(self.c.profile.container_start_s, self._start_container, pod)
+            return
+        if attempt == 0:
+            self._event(pod, "Pulling", f'Pulling image "{image}"')
+        self.c.kernel.after(self.c.profile.image_pull_fail_s, self._pull_failed, pod, attempt)
+
+    def _pull_failed(self, pod: Pod, attempt: int) -> None:
+        if pod.gone or pod.deleting is not None:
+            return
+        image = pod.template.image
+        self._set_waiting(pod, "ErrImagePull")
+        self._event(pod, "Failed", f'Failed to pull image "{image}": rpc error: code = NotFound '
+                    f'desc = failed to pull and unpack image "{image}": not found', "Warning")
+        self._event(pod, "Failed", "Error: ErrImagePull", "Warning")
+        backoff = min(self.c.profile.image_pull_backoff_s * 2 ** attempt,
+                      self.c.profile.image_pull_backoff_max_s)
+        self.c.kernel.after(1.0, self._backoff, pod, image)
+        self.c.kernel.after(backoff, self._pull, pod, attempt + 1)
+
+    def _backoff(self, pod: Pod, image: str) -> None:
+        if pod.gone or pod.deleting is not None or pod.app is not None:
+            return
+        self._set_waiting(pod, "ImagePullBackOff")
+        self._event(pod, "BackOff", f'Back-off pulling image "{image}"')
+        self._event(pod, "Failed", "Error: ImagePullBackOff", "Warning")
+
+    def _set_waiting(self, pod: Pod, reason: Optional[str]) -> None:
+        pod.waiting_reason = reason
+        pod.record.waiting_reason = reason
+
+    def _start_container(self, pod: Pod) -> None:
+        if pod.gone or pod.deleting is not None:
+            return
+        env = {**self.c.images.get(pod.template.image, {}), **pod.template.env_dict()}
+        env.setdefault("POD_NAME", pod.name)
+        self._event(pod, "Created", f"Created container {pod.template.container}")
+        self._event(pod, "Started", f"Started container {pod.template.container}")
+        pod.phase = "Running"
+        if pod.record.started is None:
+            pod.record.started = round(self.now, 6)
+        try:
+            config = AppConfig.from_env(env)
+        except BadAppConfig as exc:
+            # The real server prints this line and exits 1: the container
+            # crashes, and the kubelet restarts it with a growing back-off.
+            self._event(pod, "BackOff", f"Back-off restarting failed container "
+                        f"{pod.template.container}: {exc}", "Warning")
+            self._restart_later(pod, crashed=True)
+            return
+        pod.app = AppProcess(config, self.now, f"{self.c.seed}:{config.seed}:{pod.name}:"
+                                               f"{pod.restarts}")
+        self._set_waiting(pod, None)
+        if pod.template.readiness is None and pod.template.startup is None:
+            # No readiness probe: the kubelet reports Ready as soon as the
+            # container runs — whether or not the app listens yet.
+            self.c.kernel.after(self.c.profile.kubelet_status_s, self._set_ready, pod, True,
+                                pod.generation_of_container)
+        self.c.pod_changed(pod)
+
+    # -- probes ------------------------------------------------------------------------
+    def _probe_tick(self, pod: Pod, kind: str, probe: Probe, generation: int, counts: list) -> None:
+        if pod.gone or generation != pod.generation_of_container:
+            return
+        self.c.kernel.after(probe.period_s, self._probe_tick, pod, kind, probe, generation, counts)
+        app: Optional[AppProcess] = pod.app
+        if app is None or not app.alive(self.now):
+            return
+        if kind != "startup" and pod.template.startup is not None and not pod.started_ok:
+            return
+        if kind == "startup" and pod.started_ok:
+            return
+        if self.now - app.started_at < probe.initial_delay_s:
+            return
+        ok, why = app.probe(self.now, probe.path, probe.kind, probe.timeout_s)
+        if ok:
+            counts[0], counts[1] = counts[0] + 1, 0
+        else:
+            counts[0], counts[1] = 0, counts[1] + 1
+            if pod.deleting is None or kind == "readiness":
+                label = {"readiness": "Readiness", "liveness": "Liveness", "startup": "Startup"}[kind]
+                target = f'Get "http://{pod.ip}:8080{probe.path}": dial tcp {pod.ip}:8080: ' \
+                    if "refused" in why else ""
+                self._event(pod, "Unhealthy", f"{label} probe failed: {target}{why}", "Warning")
+        if kind == "readiness":
+            if ok and counts[0] >= probe.success_threshold and not pod.ready:
+                self.c.kernel.after(self.c.profile.kubelet_status_s, self._set_ready, pod, True,
+                                    generation)
+            elif not ok and counts[1] >= probe.failure_threshold and pod.ready:
+                self.c.kernel.after(self.c.profile.kubelet_status_s, self._set_ready, pod, False,
+                                    generation)
+        elif kind == "startup":
+            if ok:
+                pod.started_ok = True
+                if pod.template.readiness is None:
+                    self.c.kernel.after(self.c.profile.kubelet_status_s, self._set_ready, pod,
+                                        True, generation)
+            elif counts[1] >= probe.failure_threshold:
+                self._event(pod, "Killing", f"Container {pod.template.container} failed startup "
+                            "probe, will be restarted")
+                self._kill_for_restart(pod)
+        elif kind == "liveness" and not ok and counts[1] >= probe.failure_threshold:
+            self._event(pod, "Killing", f"Container {pod.template.container} failed liveness "
+                        "probe, will be restarted")
+            self._kill_for_restart(pod)
+
+    def _set_ready(self, pod: Pod, ready: bool, generation: int) -> None:
+        if pod.gone or generation != pod.generation_of_container or pod.ready == ready:
+            return
+        if ready and (pod.app is None or not pod.app.alive(self.now)):
+            return
+        pod.ready = ready
+        rec = pod.record
+        if ready:
+            pod.ready_since = self.now
+            if rec.ready is None:
+                rec.ready = round(self.now, 6)
+            elif rec.unready and rec.unready[-1][1] is None:
+                rec.unready[-1] = (rec.unready[-1][0], round(self.now, 6))
+        else:
+            pod.ready_since = None
+            if rec.ready is not None:
+                rec.unready.append((round(self.now, 6), None))
+        self.c.pod_changed(pod)
+
+    # -- restarts ---------------------------------------------------------------------------
+    def _kill_for_restart(self, pod: Pod) -> None:
+        app = pod.app
+        if app is not None:
+            self.c.cut_requests(app.exit(self.now))
+        pod.app = None
+        pod.generation_of_container += 1
+        pod.started_ok = False
+        if pod.ready:
+            self._set_ready_now(pod, False)
+        self._restart_later(pod, crashed=False)
+
+    def _set_ready_now(self, pod: Pod, ready: bool) -> None:
+        pod.ready = ready
+        pod.ready_since = None
+        pod.record.unready.append((round(self.now, 6), None))
+        self.c.pod_changed(pod)
+
+    def _restart_later(self, pod: Pod, crashed: bool) -> None:
+        pod.generation_of_container += 1 if crashed else 0
+        delay = 0.0 if pod.restarts == 0 else min(
+            self.c.profile.restart_backoff_s * 2 ** (pod.restarts - 1),
+            self.c.profile.restart_backoff_max_s)
+        pod.restarts += 1
+        pod.record.restarts = pod.restarts
+        if crashed:
+            self._set_waiting(pod, "CrashLoopBackOff")
+        self.c.kernel.after(delay + self.c.profile.container_start_s, self._restart, pod,
+                            pod.generation_of_container)
+
+    def _restart(self, pod: Pod, generation: int) -> None:
+        if pod.gone or pod.deleting is not None or generation != pod.generation_of_container:
+            return
+        self._start_container(pod)
+        for kind in ("startup", "readiness", "liveness"):
+            probe = getattr(pod.template, kind)
+            if probe is not None:
+                self._probe_tick(pod, kind, probe, pod.generation_of_container, [0, 0])
+
+    # -- stop ---------------------------------------------------------------------------------
+    def kill(self, pod: Pod) -> None:
+        """The pod was deleted in the API (deletionTimestamp set)."""
+        self.c.kernel.after(self.c.profile.kubelet_kill_s, self._kill, pod)
+
+    def _kill(self, pod: Pod) -> None:
+        if pod.gone:
+            return
+        self._event(pod, "Killing", f"Stopping container {pod.template.container}")
+        app = pod.app
+        if app is None or not app.alive(self.now):
+            self._container_exited(pod)
+            return
+        grace = float(pod.template.grace_s)
+        hook = pod.template.pre_stop_sleep_s
+        start = self.now
+        generation = pod.generation_of_container
+        if hook > 0:
+            term_at = start + min(hook, grace)
+            kill_at = start + grace if hook < grace else term_at + MIN_GRACE_AFTER_PRESTOP_S
+        else:
+            term_at, kill_at = start, start + grace
+        self.c.kernel.at(term_at, self._sigterm, pod, generation)
+        self.c.kernel.at(kill_at, self._sigkill, pod, generation)
+
+    def _sigterm(self, pod: Pod, generation: int) -> None:
+        app = pod.app
+        if pod.gone or app is None or generation != pod.generation_of_container:
+            return
+        exit_at = app.sigterm(self.now)
+        if exit_at is not None:
+            self.c.kernel.at(exit_at, self._process_exit, pod, generation)
+
+    def _sigkill(self, pod: Pod, generation: int) -> None:
+        if pod.gone or pod.app is None or generation != pod.generation_of_container:
+            return
+        self._process_exit(pod, generation)
+
+    def _process_exit(self, pod: Pod, generation: int) -> None:
+        app = pod.app
+        if pod.gone or app is None or generation != pod.generation_of_container:
+            return
+        self.c.cut_requests(app.exit(self.now))
+        self._container_exited(pod)
+
+    def _container_exited(self, pod: Pod) -> None:
+        pod.generation_of_container += 1
+        if pod.ready:
+            pod.ready = False
+            pod.ready_since = None
+        pod.phase = "Succeeded"
+        self.c.pod_changed(pod)
+        self.c.kernel.after(self.c.profile.pod_cleanup_s, self.c.remove_pod, pod)

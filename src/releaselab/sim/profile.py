@@ -1,0 +1,101 @@
+"""The simulator's timing profile: every delay it models, with its source.
+
+One profile serves every scenario.  The defaults are calibrated on the
+rollouts and request counts recorded on a real cluster (Kubernetes v1.28,
+one node, kube-proxy in iptables mode; ``tests/data/reference/``) and on the
+upstream defaults.  None is zero for convenience: the endpoint race that
+makes "zero-downtime" rollouts drop requests exists only because these
+delays are real.
+
+Override any of them: ``Lab(profile=TimingProfile(proxy_sync_s=1.0))`` or
+``Lab(profile={"proxy_sync_s": 1.0})``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+
+@dataclass(frozen=True)
+class TimingProfile:
+    # -- control plane -------------------------------------------------------
+    #: A watched change reaches the Deployment controller's sync.  Reference
+    #: runs: successive ScalingReplicaSet steps of one rollout are 0.02–0.2 s
+    #: apart (s1: 0.22 → 0.25 → 0.41 s).
+    deployment_sync_s: float = 0.04
+    #: ReplicaSet spec change → the ReplicaSet controller creates/deletes pods.
+    #: Same watch path as above; the reference shows create-to-scheduled gaps
+    #: well under 0.1 s.
+    replicaset_sync_s: float = 0.02
+    #: Pod change → ReplicaSet status (readyReplicas, availableReplicas).
+    replicaset_status_s: float = 0.02
+    #: Pod created → bound to a node by the scheduler (one node, small queue).
+    schedule_s: float = 0.02
+
+    # -- kubelet ---------------------------------------------------------------
+    #: Pod bound → the kubelet admits it and starts its probe workers.
+    kubelet_admit_s: float = 0.03
+    #: Admission → container running: sandbox + create + start with the image
+    #: already on the node (kind: images are `kind load`-ed).  Calibrated on
+    #: the reference: with a 1 s app start and a 1 s probe period each wave of
+    #: s4/s6 takes 2.0–2.1 s (and 5.0 s with minReadySeconds 3).
+    container_start_s: float = 0.7
+    #: An image the node does not have and cannot pull: time until the pull
+    #: fails (ErrImagePull); then the kubelet backs off 10 s, 20 s, ... 300 s.
+    image_pull_fail_s: float = 1.0
+    image_pull_backoff_s: float = 10.0
+    image_pull_backoff_max_s: float = 300.0
+    #: A probe result → the pod's Ready condition in the API (status manager).
+    kubelet_status_s: float = 0.05
+    #: Pod deletion → the kubelet starts killing it (preStop, then SIGTERM).
+    #: The endpoint controllers learn of the deletion at the same moment, so
+    #: this is the head start the pod has over its own removal.  Calibrated on
+    #: the reference's 1–3 refused requests per 4-pod rollout at 20 req/s.
+    kubelet_kill_s: float = 0.12
+    #: Container exited → the pod's sandbox and IP are gone (after that,
+    #: packets to its old address are lost: a client times out).
+    pod_cleanup_s: float = 0.5
+    #: Restart back-off after a container exits under a liveness failure.
+    restart_backoff_s: float = 10.0
+    restart_backoff_max_s: float = 300.0
+
+    # -- network ---------------------------------------------------------------
+    #: Pod readiness/termination → EndpointSlice updated.
+    endpointslice_s: float = 0.05
+    #: EndpointSlice updated → kube-proxy's rules on the node.  With the line
+    #: above, 0.30 s: measured on the reference cluster, old pods kept
+    #: answering for 0.30–0.36 s after a Service selector switch.
+    proxy_sync_s: float = 0.25
+    #: EndpointSlice / HTTPRoute change → the gateway's data plane (Envoy via
+    #: xDS).  Not measured on the reference cluster; an estimate kept above
+    #: kube-proxy's, since a gateway controller adds its own watch and push.
+    gateway_sync_s: float = 0.5
+    #: Network round trip added to every answered request.
+    network_rtt_ms: float = 1.0
+    #: A refused connection answers in about one round trip.
+    refused_ms: float = 1.0
+
+    def with_overrides(self, overrides: "dict | TimingProfile | None") -> "TimingProfile":
+        if overrides is None:
+            return self
+        if isinstance(overrides, TimingProfile):
+            return overrides
+        known = {f.name for f in fields(self)}
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            from ..errors import UsageError
+            raise UsageError(f"unknown timing profile field(s) {', '.join(unknown)}; "
+                             f"known: {', '.join(sorted(known))}")
+        for name, value in overrides.items():
+            if not isinstance(value, (int, float)) or value < 0:
+                from ..errors import UsageError
+                raise UsageError(f"timing profile {name}={value!r}: must be a number of seconds >= 0")
+        return replace(self, **overrides)
+
+    @property
+    def endpoint_propagation_s(self) -> float:
+        """Pod change → kube-proxy rules: the endpoint race window's length."""
+        return self.endpointslice_s + self.proxy_sync_s
+
+
+KIND_LIKE = TimingProfile()
