@@ -1,9 +1,9 @@
 """Offline checks of everything under cluster/: manifests, kind.yaml, images.yaml, Dockerfile.
 
 No cluster and no network: built-in kinds are validated with `kubernetes-validate`
-(JSON schemas bundled in the package) against pinned Kubernetes versions: the one
-the kind node image runs and the newest the package ships (K8S_VERSIONS); Gateway API kinds (CRDs, so no
-bundled schema) are checked on the fields the labs use. On top of the schemas, the
+(JSON schemas bundled in the package) against pinned Kubernetes versions
+(K8S_VERSIONS: the one the kind node image runs, and the newest the package ships);
+Gateway API kinds (CRDs, so no bundled schema) are checked on the fields the labs use. On top of the schemas, the
 kit's policy: what every workload must declare to run on the kit's cluster.
 
 Every manifest file under cluster/manifests/ is a test case of its own, so a new
