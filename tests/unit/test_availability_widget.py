@@ -114,3 +114,10 @@ def test_defaults_are_passed_through():
 def test_bad_defaults_raise_usage_error(kwargs, fragment):
     with pytest.raises(UsageError, match=fragment):
         availability_calculator(**kwargs)
+
+
+def test_zero_risk_means_unlimited_deploys():
+    calc = availability_calculator()
+    calc.risk_seconds.value = 0
+    assert "unlimited" in calc.budget.value
+    assert "0.0 %" in calc.budget.value

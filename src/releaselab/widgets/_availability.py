@@ -27,6 +27,8 @@ _PERIODS = ("year", "month", "week", "day")
 _MINUTES_PER_YEAR = analysis.period_seconds("year") / analysis.SECONDS_PER_MINUTE
 _STYLE = {"description_width": "16em"}
 _LAYOUT = widgets.Layout(width="30em")
+_TD = "<td style='padding:0 1.2em 0 0'>"
+_NUM = "<td style='text-align:right'>"
 
 
 class AvailabilityCalculator(widgets.VBox):
@@ -173,12 +175,12 @@ class AvailabilityCalculator(widgets.VBox):
         n = analysis.nines(a)
         nines_text = "∞" if n == float("inf") else f"{n:.2f}"
         rows = "".join(
-            f"<tr><td>per {p}</td><td style='text-align:right'>"
+            f"<tr>{_TD}per {p}</td>{_NUM}"
             f"{analysis.human_duration(analysis.downtime_allowed(a, p))}</td></tr>"
             for p in _PERIODS
         )
         return (
-            f"<table><tr><th>{a * 100:.6g} % = {nines_text} nines</th>"
+            f"<table><tr><th style='padding:0 1.2em 0 0'>{a * 100:.6g} % = {nines_text} nines</th>"
             f"<th>downtime allowed</th></tr>{rows}</table>"
         )
 
@@ -194,7 +196,7 @@ class AvailabilityCalculator(widgets.VBox):
             if risk > 0 and affected > 0:
                 allowed = str(analysis.deploys_allowed(slo, risk, "week", 1.0, affected))
             else:
-                allowed = "unlimited (no risk per deploy)"
+                allowed = "unlimited (the deploys cost no budget)"
         except ReleaseLabError as exc:  # shown, not swallowed: the reader sees what to change
             return f"<span style='color:#b00'>{html.escape(str(exc))}</span>"
         verdict = (
@@ -204,13 +206,13 @@ class AvailabilityCalculator(widgets.VBox):
         )
         return (
             "<table>"
-            f"<tr><td>weekly error budget at {slo * 100:.6g} %</td>"
-            f"<td style='text-align:right'>{analysis.human_duration(budget)}</td></tr>"
-            f"<tr><td>spent by {deploys} deploys × {risk:g} s × {affected * 100:g} % traffic</td>"
-            f"<td style='text-align:right'>{analysis.human_duration(spent)}</td></tr>"
-            f"<tr><td>budget used</td><td style='text-align:right'>{used * 100:.1f} %</td></tr>"
-            f"<tr><td>deploys per week the budget allows</td>"
-            f"<td style='text-align:right'>{allowed}</td></tr>"
+            f"<tr>{_TD}weekly error budget at {slo * 100:.6g} %</td>"
+            f"{_NUM}{analysis.human_duration(budget)}</td></tr>"
+            f"<tr>{_TD}spent by {deploys} deploys × {risk:g} s × {affected * 100:g} % traffic</td>"
+            f"{_NUM}{analysis.human_duration(spent)}</td></tr>"
+            f"<tr>{_TD}budget used</td>{_NUM}{used * 100:.1f} %</td></tr>"
+            f"<tr>{_TD}deploys per week the budget allows</td>"
+            f"{_NUM}{allowed}</td></tr>"
             f"<tr><td colspan='2'>{verdict}</td></tr>"
             "</table>"
         )
