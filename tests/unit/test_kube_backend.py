@@ -28,7 +28,6 @@ import asyncio
 import copy
 import http.server
 import json
-import socket
 import threading
 import time
 from pathlib import Path
@@ -319,8 +318,9 @@ def test_gateway_api_objects_through_custom_objects_api(backend, emu):
     route = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
              "metadata": {"name": "web"},
              "spec": {"parentRefs": [{"name": "web"}],
-                      "rules": [{"backendRefs": [{"name": "web-stable", "port": 80, "weight": 90},
-                                                 {"name": "web-canary", "port": 80, "weight": 10}]}]}}
+                      "rules": [{"backendRefs": [
+                          {"name": "web-stable", "port": 80, "weight": 90},
+                          {"name": "web-canary", "port": 80, "weight": 10}]}]}}
     backend.apply(route)
     key = ("gateway.networking.k8s.io/v1/httproutes", NS, "web")
     assert emu.obj(key)["metadata"]["labels"][MANAGED_BY_KEY] == "releaselab"

@@ -235,8 +235,11 @@ def cluster_status(*, say: Callable[[str], None] = print, which=None) -> int:
     ready = [n for n, s in pairs if s == "True"]
     say(f"cluster    {CLUSTER_NAME!r}: {len(ready)}/{len(pairs)} nodes Ready")
     ns = _kubectl("get", "namespace", NAMESPACE, check=False)
-    say(f"namespace  {NAMESPACE!r} {'present' if ns.returncode == 0 else 'missing: run `releaselab cluster up`'}")
+    ns_state = "present" if ns.returncode == 0 else "missing: run `releaselab cluster up`"
+    say(f"namespace  {NAMESPACE!r} {ns_state}")
     gw = _kubectl("get", "gateway", "web", "-n", NAMESPACE, "-o",
                   "jsonpath={.status.addresses[0].value}", check=False)
-    say(f"gateway    {'web at ' + gw.stdout if gw.returncode == 0 and gw.stdout else 'none (weighted canaries need cloud-provider-kind)'}")
+    gw_state = (f"web at {gw.stdout}" if gw.returncode == 0 and gw.stdout
+                else "none (weighted canaries need cloud-provider-kind)")
+    say(f"gateway    {gw_state}")
     return 0 if pairs and len(ready) == len(pairs) else 1

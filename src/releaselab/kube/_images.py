@@ -42,7 +42,8 @@ def load_images(path: Path) -> ImagePlan:
     context = (Path(path).parent / build.get("context", ".")).resolve()
     images = []
     for i, item in enumerate(data["images"]):
-        if not isinstance(item, dict) or not isinstance(item.get("tag"), str) or ":" not in item["tag"]:
+        tag = item.get("tag") if isinstance(item, dict) else None
+        if not isinstance(tag, str) or ":" not in tag:
             raise ManifestError(f"{path}: images[{i}] needs a `tag: name:version`")
         args = item.get("args") or {}
         if not isinstance(args, dict):

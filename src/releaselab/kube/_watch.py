@@ -15,6 +15,7 @@ the cluster's timestamp instead, which is then negative.
 from __future__ import annotations
 
 import threading
+import time
 from datetime import datetime
 from typing import Callable, Optional
 
@@ -225,7 +226,8 @@ class Watcher:
                 if step is not None:
                     self.timeline.rs_steps.append(step)
             elif source == "events" and event_type != "DELETED":
-                key = (obj.get("metadata") or {}).get("uid") or (obj.get("metadata") or {}).get("name")
+                meta = obj.get("metadata") or {}
+                key = meta.get("uid") or meta.get("name")
                 rec = event_record(obj, t, self.wall0)
                 if rec is None:
                     return
@@ -245,11 +247,17 @@ class Watcher:
             self._threads.append(th)
 
     def stop(self, join_timeout: float = 2.0) -> None:
+        """Ask the threads to end and wait for them, ``join_timeout`` seconds in all.
+
+        A thread blocked in a quiet watch ends when the server closes the
+        stream (``server_timeout``); it is a daemon, so it never holds up exit.
+        """
         self._stop.set()
         for w in list(self._watches):
             w.stop()
+        deadline = time.monotonic() + join_timeout
         for th in self._threads:
-            th.join(join_timeout)
+            th.join(max(0.0, deadline - time.monotonic()))
 
     def _run(self, source: str) -> None:
         import json
