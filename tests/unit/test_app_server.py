@@ -23,9 +23,24 @@ SERVER = Path(__file__).resolve().parents[2] / "cluster" / "app" / "server.py"
 
 
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port free right now, below the kernel's ephemeral range where possible.
+
+    bind(0) would hand out an ephemeral port, which any client connection (ours
+    included) may take as its source port before the server binds it.
+    """
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 0
+    for _ in range(50):
+        port = random.randrange(max(1024, low - 10000), low) if low > 2048 else 0
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return s.getsockname()[1]
+    raise RuntimeError("no free port found")
 
 
 class Server:
@@ -80,6 +95,19 @@ def start(tmp_path):
     procs = []
 
     def _start(wait=True, **env):
+        for _ in range(3):  # another process may bind our free port first: pick again
+            server = _spawn(env)
+            if not wait:
+                return server
+            try:
+                server.wait_serving()
+                return server
+            except AssertionError:
+                if server.proc.poll() is None or "cannot listen" not in server.log():
+                    raise
+        raise AssertionError(f"no port could be bound:\n{server.log()}")
+
+    def _spawn(env):
         port = free_port()
         full_env = {"PATH": os.environ.get("PATH", ""), "PYTHONDONTWRITEBYTECODE": "1",
                     "VERSION": "9.9", "POD_NAME": "web-test-0", "PORT": str(port),
@@ -92,10 +120,7 @@ def start(tmp_path):
             proc = subprocess.Popen([sys.executable, str(SERVER)], env=full_env,
                                     stdout=subprocess.DEVNULL, stderr=log)
         procs.append(proc)
-        server = Server(proc, port, log_path)
-        if wait:
-            server.wait_serving()
-        return server
+        return Server(proc, port, log_path)
 
     yield _start
     for proc in procs:  # by PID, never by name
@@ -279,7 +304,10 @@ def test_sigterm_ignore_keeps_serving_until_sigkill(start):
 
 def test_sigterm_during_startup_exits_without_listening(start):
     server = start(wait=False, STARTUP_SECONDS=5)
-    time.sleep(0.3)
+    deadline = time.monotonic() + 5
+    while "starting" not in server.log():  # its SIGTERM handler is installed by then
+        assert time.monotonic() < deadline and server.proc.poll() is None, server.log()
+        time.sleep(0.02)
     server.terminate()
     assert server.proc.wait(timeout=2) == 0
 

@@ -3,8 +3,9 @@
 No cluster and no network: built-in kinds are validated with `kubernetes-validate`
 (JSON schemas bundled in the package) against pinned Kubernetes versions
 (K8S_VERSIONS: the one the kind node image runs, and the newest the package ships);
-Gateway API kinds (CRDs, so no bundled schema) are checked on the fields the labs use. On top of the schemas, the
-kit's policy: what every workload must declare to run on the kit's cluster.
+Gateway API kinds (CRDs, so no bundled schema) are checked on the fields labs use.
+On top of the schemas, the kit's policy: what every workload must declare to run
+on the kit's cluster.
 
 Every manifest file under cluster/manifests/ is a test case of its own, so a new
 lab's directory is picked up without editing this file. The checks are helpers
@@ -16,6 +17,7 @@ import copy
 import fnmatch
 import http.client
 import json
+import random
 import re
 import socket
 import subprocess
@@ -852,15 +854,31 @@ def image_env(dockerfile_text, build_args):
     return env
 
 
+def free_port():
+    """A port free right now, below the kernel's ephemeral range (client connections
+    take their source ports from that range and could grab ours before it is bound)."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 0
+    for _ in range(50):
+        port = random.randrange(max(1024, low - 10000), low) if low > 2048 else 0
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return s.getsockname()[1]
+    raise RuntimeError("no free port found")
+
+
 def test_each_image_tag_serves_its_version_and_error_rate(tmp_path):
     """Every images.yaml tag, its env derived through the Dockerfile, run as a local process."""
     dockerfile = (APP / "Dockerfile").read_text()
     procs = {}
     try:
         for item in IMAGES["images"]:
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", 0))
-                port = s.getsockname()[1]
+            port = free_port()
             # The image's env, except PORT: every local copy needs its own free port.
             env = {**image_env(dockerfile, item.get("args") or {}), "PORT": str(port),
                    "POD_NAME": "web-0", "PATH": ""}
