@@ -262,3 +262,22 @@ def test_labs_error_is_one_line(monkeypatch, capsys):
     assert cli.main(["labs"]) == 2
     assert capsys.readouterr().err == \
         "error: solutions/02.ipynb cell 4 uses a dropped cell's variable\n"
+
+
+def test_the_kit_imports_without_kubernetes_or_docker():
+    # Block both packages, as on a machine that never installed the kind extras.
+    code = (
+        "import sys\n"
+        "sys.modules['kubernetes'] = None\n"
+        "sys.modules['docker'] = None\n"
+        "import releaselab, releaselab.kube, releaselab.cli\n"
+        "from releaselab.errors import BackendError\n"
+        "try:\n"
+        "    releaselab.kube.make_backend()\n"
+        "except BackendError as exc:\n"
+        "    print('refused:', exc)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "refused: the kind backend needs the kubernetes client" in done.stdout
