@@ -38,7 +38,8 @@ import yaml
 kmock = pytest.importorskip("kmock")
 pytest.importorskip("kubernetes")
 
-from releaselab.errors import ContextRefusedError, NotFoundError, UsageError  # noqa: E402
+from releaselab.errors import (BackendError, ContextRefusedError, NotFoundError,  # noqa: E402
+                               UsageError)
 from releaselab.kube import MANAGED_BY_KEY, make_backend  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
@@ -332,6 +333,8 @@ def test_gateway_api_objects_through_custom_objects_api(backend, emu):
     patch = [r for r in emu.requests if r.method == "PATCH"][-1]
     assert patch.headers["Content-Type"] == "application/merge-patch+json"
     assert [i["metadata"]["name"] for i in backend.list("HTTPRoute")] == ["web"]
+    backend.delete("HTTPRoute", "web")
+    assert not emu.holds(key)
 
 
 # -- traffic to a Service's NodePort, resolved through the emulator -------------------
@@ -372,6 +375,43 @@ def test_traffic_to_a_service_nodeport(emu, tmp_path):
         b.close()
         app.shutdown()
         app.server_close()
+
+
+def _gateway(addresses, port=80):
+    return {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+            "metadata": {"name": "web", "namespace": NS,
+                         "labels": {MANAGED_BY_KEY: "releaselab"}},
+            "spec": {"gatewayClassName": "cloud-provider-kind",
+                     "listeners": [{"name": "http", "protocol": "HTTP", "port": port}]},
+            "status": {"addresses": [{"type": "IPAddress", "value": a} for a in addresses]}}
+
+
+def test_traffic_to_a_gateway_goes_to_its_status_address(emu, tmp_path):
+    app = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _App)
+    port = app.server_address[1]
+    threading.Thread(target=app.serve_forever, daemon=True).start()
+    cfg = write_kubeconfig(tmp_path / "kubeconfig", emu.url)
+    b = make_backend(kubeconfig=str(cfg), watch=False, progress=None)
+    try:
+        # status is written by cloud-provider-kind on a real cluster; here by hand.
+        emu.k8s.objects[("gateway.networking.k8s.io/v1/gateways", NS, "web")] = \
+            _gateway(["127.0.0.1"], port)
+        assert b.resolve_target("gateway/web") == ("127.0.0.1", port)
+        handle = b.start_traffic("gateway/web", rps=40)
+        assert b.wait(lambda: len(b.timeline.requests) >= 10, timeout=5)
+        b.stop_traffic(handle)
+        assert all(r.ok and r.target == "gateway/web" and r.version == "3.0"
+                   for r in b.timeline.requests)
+    finally:
+        b.close()
+        app.shutdown()
+        app.server_close()
+
+
+def test_a_gateway_without_an_address_points_at_cloud_provider_kind(backend, emu):
+    emu.k8s.objects[("gateway.networking.k8s.io/v1/gateways", NS, "web")] = _gateway([])
+    with pytest.raises(BackendError, match="cloud-provider-kind"):
+        backend.start_traffic("gateway/web", rps=10)
 
 
 def test_traffic_refuses_a_service_the_host_cannot_reach(backend):
