@@ -463,3 +463,35 @@ def test_a_malformed_manifest_is_a_manifest_error(backend, emu):
     assert not emu.holds(DEPLOY)
     with pytest.raises(ManifestError, match="kind and metadata.name"):
         backend.apply({"kind": "Deployment"})
+
+
+class _Tty:
+    def __init__(self):
+        self.text = ""
+
+    def write(self, s):
+        self.text += s
+
+    def flush(self):
+        pass
+
+    def isatty(self):
+        return True
+
+
+def test_wait_polls_in_real_time_with_a_progress_line(emu, tmp_path):
+    cfg = write_kubeconfig(tmp_path / "kubeconfig", emu.url)
+    tty = _Tty()
+    b = make_backend(kubeconfig=str(cfg), watch=False, progress=tty, poll_interval=0.05)
+    try:
+        calls = []
+        t0 = b.now()
+        assert b.wait(lambda: calls.append(1) or len(calls) > 30, timeout=10) is True
+        assert 1.0 <= b.now() - t0 < 5 and len(calls) == 31
+        assert b.wait(lambda: False, timeout=0.3) is False
+        assert b.wait(None, timeout=0.2) is True and b.now() - t0 >= 1.5
+        lines = tty.text.split("\r")
+        assert tty.text.startswith("\r[kind]") and tty.text.endswith("\n")
+        assert "requests: 0 (0 failed)" in lines[-1]
+    finally:
+        b.close()

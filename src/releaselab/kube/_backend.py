@@ -144,14 +144,14 @@ class KubeBackend:
     path (default ``$KUBECONFIG`` or ``~/.kube/config``).  ``watch=False``
     skips the Pod/ReplicaSet/Event watches (the Timeline then only gets
     requests).  ``progress``: where :meth:`wait` writes its progress line
-    (None: nowhere).
+    (True: the sys.stderr of the moment, so a notebook's; None or False: nowhere).
     """
 
     name = "kind"
 
     def __init__(self, context: Optional[str] = None, *, kubeconfig: Optional[str] = None,
                  namespace: str = _guard.NAMESPACE, watch: bool = True, seed: int = 0,
-                 progress=sys.stderr, request_timeout: float = 30.0,
+                 progress=True, request_timeout: float = 30.0,
                  host_node_ports=HOST_NODE_PORTS, poll_interval: float = 0.25) -> None:
         try:
             from kubernetes import client, config
@@ -480,6 +480,8 @@ class _ProgressLine:
     """One status line: rewritten in place (``\\r``) in a terminal or notebook, else every 5 s."""
 
     def __init__(self, stream, timeout: float) -> None:
+        # Looked up per wait, not at import: Jupyter replaces sys.stderr after start-up.
+        stream = sys.stderr if stream is True else (stream or None)
         self.stream, self.timeout = stream, timeout
         self.inplace = bool(stream) and (getattr(stream, "isatty", lambda: False)()
                                          or "ipykernel" in sys.modules)
