@@ -15,6 +15,7 @@ over.
 
 from __future__ import annotations
 
+import atexit
 import copy
 import json
 import os
@@ -22,6 +23,7 @@ import random
 import sys
 import threading
 import time
+import weakref
 from typing import Callable, Optional
 
 from ..errors import BackendError, ManifestError, NotFoundError, UsageError
@@ -202,6 +204,9 @@ class KubeBackend:
                 "events": core.list_namespaced_event,
             }, namespace, self.now, self._wall0)
             self.watcher.start()
+        # A notebook kernel that exits (or a script that forgets close()) must
+        # not leave clients firing at the cluster; weakly, so a Lab can be freed.
+        atexit.register(_close_at_exit, weakref.ref(self))
 
     # -- helpers -------------------------------------------------------------
     def _res(self, kind: str) -> _Resource:
@@ -419,6 +424,12 @@ class KubeBackend:
         if self.watcher is not None:
             self.watcher.stop()
         self.api_client.close()
+
+
+def _close_at_exit(ref) -> None:
+    backend = ref()
+    if backend is not None:
+        backend.close()
 
 
 def _raise(exc):
