@@ -495,3 +495,24 @@ def test_wait_polls_in_real_time_with_a_progress_line(emu, tmp_path):
         assert "requests: 0 (0 failed)" in lines[-1]
     finally:
         b.close()
+
+
+def test_watch_turns_replicaset_changes_into_rs_steps(emu, tmp_path):
+    cfg = write_kubeconfig(tmp_path / "kubeconfig", emu.url)
+    b = make_backend(kubeconfig=str(cfg), watch=True, progress=None)
+    try:
+        apps = b._apis["apps"]
+        rs = _replicaset("web-bbb", 2, "releaselab/web:3.1", template_hash="bbb")
+        rs["metadata"]["ownerReferences"][0]["uid"] = "u-web"
+        rs["spec"]["replicas"] = 1
+        time.sleep(0.3)        # let the watch connect first
+        apps.create_namespaced_replica_set(NS, rs, _preload_content=False)
+        assert b.wait(lambda: len(b.timeline.rs_steps) >= 1, timeout=5)
+        apps.patch_namespaced_replica_set("web-bbb", NS, {"spec": {"replicas": 3}},
+                                          _preload_content=False)
+        assert b.wait(lambda: len(b.timeline.rs_steps) >= 2, timeout=5)
+        assert [(s.replicaset, s.deployment, s.revision, s.from_, s.to)
+                for s in b.timeline.rs_steps] == [("web-bbb", "web", 2, 0, 1),
+                                                  ("web-bbb", "web", 2, 1, 3)]
+    finally:
+        b.close()
