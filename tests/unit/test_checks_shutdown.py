@@ -1,0 +1,139 @@
+"""Lab 04's checkers: a right answer passes, a wrong one fails with the reason, ``...`` is unanswered."""
+
+import yaml
+
+from releaselab.checks import shutdown as sh
+from releaselab.manifests import load
+
+RIGHT_PREDICTIONS = {"A": False, "B": True, "C": False, "D": True, "E": False}
+
+
+def fixed_broken_manifest():
+    objects = sh.variant("shutdown/broken.yaml", prestop=2, grace=10,
+                         readiness={"httpGet": {"path": "/readyz", "port": "http"},
+                                    "periodSeconds": 1, "timeoutSeconds": 3,
+                                    "failureThreshold": 1})
+    return yaml.safe_dump_all(objects)
+
+
+# -- predictions -----------------------------------------------------------------------------
+
+def test_predictions_right():
+    verdict = sh.check_predictions(RIGHT_PREDICTIONS)
+    assert verdict.passed and "all 5 predictions right" in verdict.message
+
+
+def test_predictions_wrong_say_what_was_measured_and_why():
+    verdict = sh.check_predictions({**RIGHT_PREDICTIONS, "B": False, "E": True})
+    assert not verdict.passed and verdict.answered
+    assert "2 of 5 predictions wrong" in verdict.message
+    assert "✗ B: you said no drops" in verdict.message
+    assert "kube-proxy still sent it requests" in verdict.message   # B's reason
+    assert "✗ E: you said drops; measured 0/" in verdict.message
+
+
+def test_predictions_unanswered_and_malformed():
+    assert not sh.check_predictions(...).answered
+    assert not sh.check_predictions({**RIGHT_PREDICTIONS, "C": ...}).answered
+    assert "missing: E" in sh.check_predictions({k: v for k, v in RIGHT_PREDICTIONS.items()
+                                                 if k != "E"}).message
+    assert "True (drops requests) or False" in sh.check_predictions(
+        {**RIGHT_PREDICTIONS, "A": "no"}).message
+
+
+# -- smallest preStop sleep ----------------------------------------------------------------------
+
+def test_smallest_prestop_right():
+    verdict = sh.check_smallest_prestop(2)
+    assert verdict.passed and "zero failed requests" in verdict.message
+
+
+def test_smallest_prestop_too_short_says_when_the_app_stopped_and_kube_proxy_dropped_it():
+    verdict = sh.check_smallest_prestop(1)
+    assert not verdict.passed
+    assert "too short" in verdict.message and "1.12 s" in verdict.message
+    assert "until 1.55 s" in verdict.message and "refused" in verdict.message
+
+
+def test_smallest_prestop_not_the_smallest():
+    verdict = sh.check_smallest_prestop(3)
+    assert not verdict.passed and "not the smallest" in verdict.message
+
+
+def test_smallest_prestop_follows_the_profile():
+    # On the default profile (0.30 s) a 1 s hook is enough, and 0 is not.
+    assert sh.check_smallest_prestop(1, profile={}).passed
+    assert not sh.check_smallest_prestop(0, profile={}).passed
+
+
+def test_smallest_prestop_unanswered_and_malformed():
+    assert not sh.check_smallest_prestop(...).answered
+    assert "whole seconds" in sh.check_smallest_prestop(1.5).message
+    assert not sh.check_smallest_prestop(-1).passed
+    assert not sh.check_smallest_prestop("2").passed
+
+
+# -- grace period ---------------------------------------------------------------------------------
+
+def test_grace_right():
+    verdict = sh.check_grace_period(10)
+    assert verdict.passed and "zero failed" in verdict.message
+
+
+def test_grace_too_short_counts_the_cut_requests():
+    verdict = sh.check_grace_period(2)
+    assert not verdict.passed
+    assert "SIGKILL" in verdict.message and "cut in flight (reset)" in verdict.message
+
+
+def test_grace_unanswered_and_malformed():
+    assert not sh.check_grace_period(...).answered
+    assert not sh.check_grace_period(2.5).passed
+    assert not sh.check_grace_period(True).passed
+
+
+# -- the broken manifest ----------------------------------------------------------------------------
+
+def test_fixed_manifest_passes_as_yaml_text_and_as_objects():
+    text = fixed_broken_manifest()
+    assert sh.check_fixed_manifest(text).passed
+    assert sh.check_fixed_manifest(load(text)).passed
+
+
+def test_broken_manifest_fails_with_every_reason():
+    verdict = sh.check_fixed_manifest("shutdown/broken.yaml")
+    assert not verdict.passed
+    for words in ("add a readiness probe", "preStop sleep (0 s) must outlast the 0.30 s",
+                  "terminationGracePeriodSeconds 2 is too short"):
+        assert words in verdict.message
+
+
+def test_half_fixed_manifest_names_what_is_left():
+    # A readiness probe and a preStop sleep, but the grace period stays 2 s:
+    # SIGKILL 2 s after the hook started cuts 2.5 s requests.
+    objects = sh.variant("shutdown/broken.yaml", prestop=1,
+                         readiness={"httpGet": {"path": "/readyz", "port": "http"},
+                                    "periodSeconds": 1, "timeoutSeconds": 3})
+    verdict = sh.check_fixed_manifest(objects)
+    assert not verdict.passed
+    assert "cut in flight" in verdict.message and "add a readiness probe" not in verdict.message
+
+
+def test_fixing_the_app_instead_is_refused():
+    objects = sh.variant(fixed_broken_manifest(), env={"LATENCY_MS": "5"})
+    verdict = sh.check_fixed_manifest(objects)
+    assert not verdict.passed and "fix the manifest, not the app" in verdict.message
+
+
+def test_probe_timeout_shorter_than_latency_is_explained():
+    objects = sh.variant(fixed_broken_manifest(),
+                         readiness={"httpGet": {"path": "/readyz", "port": "http"},
+                                    "periodSeconds": 1})
+    verdict = sh.check_fixed_manifest(objects)
+    assert not verdict.passed and "timeoutSeconds 1" in verdict.message
+
+
+def test_fixed_manifest_unanswered_and_unloadable():
+    assert not sh.check_fixed_manifest(...).answered
+    verdict = sh.check_fixed_manifest("kind: Deployment\n  bad: [")
+    assert not verdict.passed and "does not load" in verdict.message
