@@ -18,6 +18,7 @@ Helpers the lab and its tests use too:
 ``variant(manifest, ...)``                a copy of a manifest with shutdown settings changed
 ``shutdown_settings(manifest)``           what a manifest says about probe, hook, grace, app
 ``explain(run)``                          the failed requests of a run, grouped by why they failed
+``termination_table(run)``                each deleted pod: kubelet, last request routed, refused, cut
 """
 
 from __future__ import annotations
@@ -144,6 +145,23 @@ def _next_image(image: str) -> str:
     return "releaselab/web:3.0" if image == "releaselab/web:3.1" else "releaselab/web:3.1"
 
 
+def start_clean(lab, name: str = "web", timeout: float = 120.0) -> None:
+    """Delete a Deployment ``name`` left by an earlier run and wait until its pods are gone.
+
+    A no-op on a fresh simulator; on kind it makes each run start from nothing,
+    instead of turning the next ``apply`` into a rollout of the old Deployment.
+    """
+    from ..errors import NotFoundError
+
+    try:
+        lab.get("Deployment", name)
+    except NotFoundError:
+        return
+    lab.delete("Deployment", name)
+    lab.wait_until(lambda: not lab.backend.list("Pod", {"app": name}), timeout,
+                   f'every pod of the old Deployment "{name}" going away')
+
+
 def rollout_under_traffic(lab, manifest, *, rps: float = RPS, timeout_s: float = 1.0,
                           to_image: Optional[str] = None, lead_s: float = LEAD_S,
                           tail_s: float = TAIL_S, warmup_s: float = WARMUP_S):
@@ -156,6 +174,7 @@ def rollout_under_traffic(lab, manifest, *, rps: float = RPS, timeout_s: float =
     """
     objects = manifests.load(manifest)
     image = _container(objects).get("image", "")
+    start_clean(lab)
     lab.apply(objects)
     lab.wait_available("web")
     lab.wait(warmup_s)
@@ -229,6 +248,45 @@ def _counts(results) -> str:
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def termination_table(run):
+    """Each pod deleted during the run: when it was deleted, and what happened after, in seconds.
+
+    Times are seconds after the pod's deletion.  ``kubelet``: the kubelet
+    began stopping it (its "Killing" event); ``last_routed``: the last request
+    kube-proxy sent it (at 20 req/s over 5 pods a pod gets one about every
+    0.25 s, so this is coarse; measure at a high rate to see the propagation
+    delay itself); ``gone``: the pod object disappeared; ``refused`` / ``cut``:
+    its failed requests (a cut one may have been sent before the deletion).
+    Read from the Timeline only, so it works on both backends.
+    """
+    import pandas as pd
+
+    timeline = run.lab.timeline
+    end = run.end if run.end is not None else float("inf")
+    requests = run.requests
+    rows = []
+    for pod in timeline.pods:
+        if pod.terminating is None or not run.start <= pod.terminating < end:
+            continue
+        mine = [q for q in requests if q.pod == pod.name]
+        killing = [e.t for e in timeline.events if e.kind == "Pod" and e.name == pod.name
+                   and e.reason == "Killing"]
+
+        def rel(t):
+            return None if t is None else round(t - pod.terminating, 3)
+
+        rows.append({"pod": pod.name, "version": pod.version,
+                     "deleted_at": round(pod.terminating, 3),
+                     "kubelet": rel(killing[0]) if killing else None,
+                     "last_routed": rel(max((q.t for q in mine), default=None)),
+                     "gone": rel(pod.gone),
+                     "refused": sum(1 for q in mine if q.error == REFUSED),
+                     "cut": sum(1 for q in mine if q.error == RESET)})
+    rows.sort(key=lambda row: row["deleted_at"])
+    columns = ["pod", "version", "deleted_at", "kubelet", "last_routed", "gone", "refused", "cut"]
+    return pd.DataFrame(rows, columns=columns).set_index("pod")
 
 
 # ------------------------------------------------------------------------------ checkers
