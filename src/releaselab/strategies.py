@@ -46,7 +46,7 @@ __all__ = [
     "Analysis", "Measurement", "StrategyResult",
     "replicas_for_weight", "effective_weight", "min_promotion_seconds",
     "rolling", "blue_green", "canary",
-    "PROMOTED", "ROLLED_BACK", "ABORTED", "PAUSED",
+    "PROMOTED", "ROLLED_BACK", "ABORTED", "PAUSED", "SEED_WEIGHTS",
 ]
 
 PROMOTED, ROLLED_BACK, ABORTED, PAUSED = "promoted", "rolled_back", "aborted", "paused"
@@ -631,7 +631,9 @@ def canary(lab, image: str, *, steps=None, analysis: Optional[Analysis] = None,
                    dicts); default: the seed's 5, 10, 25, 50, 75, 100 % with 15 s pauses;
     ``analysis``   judged every ``interval_s`` during each pause: the canary's
                    requests since the step's weight took effect against the
-                   stable's over the same window;
+                   stable's over the same window (or, when the stable got fewer
+                   than ``min_requests`` there — at 100 % it gets none — against
+                   the stable's since the release began);
     ``routing``    ``"gateway"``: HTTPRoute ``route``'s backendRefs ``stable_service``
                    / ``canary_service`` get weights 100 − w / w; the canary runs
                    ceil(w × N / 100) pods (or ``canary_replicas``), the stable stays at N;
@@ -749,8 +751,13 @@ def canary(lab, image: str, *, steps=None, analysis: Optional[Analysis] = None,
 
         def measure(ws=ws) -> Judgement:
             now = lab.now()
-            new = [q for q in _answered_by(lab, ws, now, {canary}) if q.pod not in canary_pods_before]
+            new = [q for q in _answered_by(lab, ws, now, {canary})
+                   if q.pod not in canary_pods_before]
             base = _answered_by(lab, ws, now, {stable})
+            if len(base) < analysis.min_requests:
+                # Little or no stable traffic at this weight (100 %: none): compare with the
+                # stable's requests since the release began instead (a historical baseline).
+                base = _answered_by(lab, started, now, {stable})
             return analysis.judge(sample_of(new), sample_of(base))
 
         failing = _observe(lab, max(remaining, 0.0), analysis, measure, state, index, current,

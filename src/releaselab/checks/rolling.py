@@ -47,6 +47,8 @@ RPS = 50
 #: purpose: ``Lab.wait_rollout``'s default (progressDeadlineSeconds + 60 s in
 #: total) can end a slow rollout that is still progressing.
 ROLLOUT_TIMEOUT_S = 3600.0
+#: Seconds between "available" and the rollout (longer than any STARTUP_SECONDS the labs use).
+SETTLE_S = 5.0
 
 #: Exercise 2's settings: predict the waves and the seconds of this rollout.
 PREDICTION = {"replicas": 6, "max_surge": 2, "max_unavailable": 0, "startup_seconds": 2,
@@ -119,12 +121,16 @@ class Rollout:
 
 def simulate_rollout(manifest: Any = WEB, image: str = NEW_IMAGE, seed: int = 0,
                      rps: float = RPS, name: Optional[str] = None,
-                     timeout: float = ROLLOUT_TIMEOUT_S) -> Rollout:
-    """Apply ``manifest``, wait until available, then change the image under traffic.
+                     timeout: float = ROLLOUT_TIMEOUT_S, settle: float = SETTLE_S) -> Rollout:
+    """Apply ``manifest``, wait until available (and ``settle`` s more), then change the image
+    under traffic.
 
-    Traffic runs from the change until every old pod is gone (``wait_settled``),
-    so the summary covers the whole window in which requests can fail.
-    Raises ManifestError for a manifest the API server would reject.
+    The extra ``settle`` seconds let an app that starts slower than Kubernetes
+    believes (no readiness probe) really listen before the rollout begins, so
+    the run measures the rollout alone.  Traffic runs from the change until
+    every old pod is gone (``wait_settled``), so the summary covers the whole
+    window in which requests can fail.  Raises ManifestError for a manifest
+    the API server would reject.
     """
     docs = manifests.load(manifest)
     deployment = _deployment_of(docs)
@@ -132,6 +138,7 @@ def simulate_rollout(manifest: Any = WEB, image: str = NEW_IMAGE, seed: int = 0,
     lab = Lab(echo=False, seed=seed)
     lab.apply(docs)
     lab.wait_available(name)
+    lab.wait(settle)
     with lab.traffic(rps=rps, target=_service_name(docs, name)) as run:
         lab.set_image(name, image)
         result = lab.wait_rollout(name, timeout=timeout)

@@ -72,6 +72,9 @@ class Cluster:
         return template_hash(template)
 
     # -- ReplicaSets -------------------------------------------------------------------------
+    def replicasets_in_order(self) -> list[ReplicaSet]:
+        return sorted(self.replicasets.values(), key=lambda rs: rs.seq)
+
     def replicasets_of(self, deployment: str) -> list[ReplicaSet]:
         return sorted((rs for rs in self.replicasets.values() if rs.deployment == deployment),
                       key=lambda rs: rs.seq)
@@ -117,6 +120,9 @@ class Cluster:
         for rs in self.replicasets_of(d.name):
             rs.min_ready_s = d.spec.get("minReadySeconds", 0)
             self.replicaset_controller.update_status_later(rs)
+
+    def node(self, name: Optional[str]) -> Node:
+        return next(n for n in self.nodes if n.name == name)
 
     # -- pods ---------------------------------------------------------------------------------
     def live_pods(self) -> Iterable[Pod]:
@@ -203,7 +209,7 @@ class Cluster:
         if pod in pod.rs.pods:
             pod.rs.pods.remove(pod)
         if pod.node is not None:
-            node = next(n for n in self.nodes if n.name == pod.node)
+            node = self.node(pod.node)
             node.used_cpu_m -= pod.template.cpu_m
             node.used_memory_mi -= pod.template.memory_mi
             node.pods -= 1

@@ -302,6 +302,8 @@ class DeploymentController:
                                 "Deployment does not have minimum availability.")
         if rollout and d.spec.get("progressDeadlineSeconds") and new is not None:
             self._progress(d, before, status, new)
+        # Counts of 0 are omitted, as the API's omitempty does.
+        status = {k: v for k, v in status.items() if v or k == "observedGeneration"}
         d.status = status
         if status != before or [c.to_dict() for c in d.conditions] != conditions_before:
             self.c.deployment_status_changed(d)

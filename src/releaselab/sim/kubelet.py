@@ -115,7 +115,7 @@ class Kubelet:
         if pod.template.readiness is None and pod.template.startup is None:
             # No readiness probe: the kubelet reports Ready as soon as the
             # container runs — whether or not the app listens yet.
-            self.c.kernel.after(self.c.profile.kubelet_status_s, self._set_ready, pod, True,
+            self._report_ready( pod, True,
                                 pod.generation_of_container)
         self.c.pod_changed(pod)
 
@@ -144,17 +144,17 @@ class Kubelet:
                     if "refused" in why else ""
                 self._event(pod, "Unhealthy", f"{label} probe failed: {target}{why}", "Warning")
         if kind == "readiness":
-            if ok and counts[0] >= probe.success_threshold and not pod.ready:
-                self.c.kernel.after(self.c.profile.kubelet_status_s, self._set_ready, pod, True,
+            if ok and counts[0] >= probe.success_threshold:
+                self._report_ready( pod, True,
                                     generation)
-            elif not ok and counts[1] >= probe.failure_threshold and pod.ready:
-                self.c.kernel.after(self.c.profile.kubelet_status_s, self._set_ready, pod, False,
+            elif not ok and counts[1] >= probe.failure_threshold:
+                self._report_ready( pod, False,
                                     generation)
         elif kind == "startup":
             if ok:
                 pod.started_ok = True
                 if pod.template.readiness is None:
-                    self.c.kernel.after(self.c.profile.kubelet_status_s, self._set_ready, pod,
+                    self._report_ready( pod,
                                         True, generation)
             elif counts[1] >= probe.failure_threshold:
                 self._event(pod, "Killing", f"Container {pod.template.container} failed startup "
@@ -164,6 +164,23 @@ class Kubelet:
             self._event(pod, "Killing", f"Container {pod.template.container} failed liveness "
                         "probe, will be restarted")
             self._kill_for_restart(pod)
+
+    def _report_ready(self, pod: Pod, ready: bool, generation: int) -> None:
+        """Send a readiness change to the API through the node's status manager.
+
+        One node's status updates go out one after another, each an API round
+        trip: pods that pass their probe at the same tick reach the API (and
+        the controllers) ``status_update_gap_s`` apart, which is why a real
+        rollout proceeds pod by pod even when several are ready together.
+        """
+        if pod.reported_ready == (ready, generation):
+            return          # already on its way: probes keep passing while it queues
+        pod.reported_ready = (ready, generation)
+        profile = self.c.profile
+        node = self.c.node(pod.node)
+        at = max(self.now + profile.kubelet_status_s, node.status_free_at + profile.status_update_gap_s)
+        node.status_free_at = at
+        self.c.kernel.at(at, self._set_ready, pod, ready, generation)
 
     def _set_ready(self, pod: Pod, ready: bool, generation: int) -> None:
         if pod.gone or generation != pod.generation_of_container or pod.ready == ready:

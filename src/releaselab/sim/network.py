@@ -43,8 +43,9 @@ class Network:
 
     # -- EndpointSlice controller ----------------------------------------------------
     def pod_changed(self, pod: Pod) -> None:
+        labels = pod.labels
         for svc in self.c.services.values():
-            if _selects(svc.selector, pod.labels):
+            if svc.name not in self._pending and _selects(svc.selector, labels):
                 self.service_changed(svc.name)
 
     def service_changed(self, name: str) -> None:
@@ -58,12 +59,15 @@ class Network:
         svc: Optional[Service] = self.c.services.get(name)
         endpoints = []
         if svc is not None:
-            for pod in self.c.live_pods():
-                if pod.node is None or not _selects(svc.selector, pod.labels):
+            for rs in self.c.replicasets_in_order():
+                if not _selects(svc.selector, rs.template["metadata"]["labels"]):
                     continue
-                terminating = pod.deleting is not None
-                endpoints.append({"pod": pod, "ready": pod.ready and not terminating,
-                                  "serving": pod.ready, "terminating": terminating})
+                for pod in rs.pods:
+                    if pod.node is None or pod.gone:
+                        continue
+                    terminating = pod.deleting is not None
+                    endpoints.append({"pod": pod, "ready": pod.ready and not terminating,
+                                      "serving": pod.ready, "terminating": terminating})
         if svc is not None and endpoints == self.slices.get(name):
             return
         if svc is None:

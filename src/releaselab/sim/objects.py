@@ -171,6 +171,7 @@ class Pod:
     app: object = None                        # sim.app.AppProcess while a container runs
     generation_of_container: int = 0          # bumps on restart: stale timers check it
     started_ok: bool = False                  # startupProbe has succeeded
+    reported_ready: tuple = (False, 0)        # last readiness the kubelet sent, and for which run
 
     @property
     def template(self) -> PodTemplate:
@@ -264,3 +265,4 @@ class Node:
     used_cpu_m: int = 0
     used_memory_mi: int = 0
     pods: int = 0
+    status_free_at: float = 0.0       # when its kubelet's status manager is free again

@@ -92,15 +92,25 @@ class ReplicaSetController:
         if rs is None:
             return
         now = self.c.kernel.now
-        active = [p for p in rs.pods if p.active]
-        ready = [p for p in active if p.ready]
-        available = [p for p in ready if now - p.ready_since >= rs.min_ready_s - 1e-9]
-        # A pod that is ready but not yet available becomes available
-        # minReadySeconds after it became ready: look again then.
-        for p in ready:
-            if p not in available:
-                self.c.kernel.at(p.ready_since + rs.min_ready_s, self.update_status_later, rs)
-        new = (len(active), len(ready), len(available))
+        active = ready = available = 0
+        next_available = None
+        for p in rs.pods:
+            if not p.active:
+                continue
+            active += 1
+            if not p.ready:
+                continue
+            ready += 1
+            becomes_available = p.ready_since + rs.min_ready_s
+            if now >= becomes_available - 1e-9:
+                available += 1
+            elif next_available is None or becomes_available < next_available:
+                next_available = becomes_available
+        if next_available is not None:
+            # A pod that is ready but not yet available becomes available
+            # minReadySeconds after it became ready: look again then.
+            self.c.kernel.at(next_available, self.update_status_later, rs)
+        new = (active, ready, available)
         if new != (rs.status_replicas, rs.status_ready, rs.status_available):
             rs.status_replicas, rs.status_ready, rs.status_available = new
             self.c.deployments_controller.enqueue(rs.deployment)
