@@ -78,7 +78,9 @@ class TrafficRun:
         return len(self.requests)
 
     def summary(self, deployment: Optional[str] = None):
-        return self.lab.timeline.summary(self.start, self.end, deployment=deployment)
+        """Requests of this run only (its target, its window), and the rollout figures."""
+        return self.lab.timeline.summary(self.start, self.end, deployment=deployment,
+                                         target=self.target)
 
     def plot(self, deployment: Optional[str] = None, title: Optional[str] = None):
         return self.lab.timeline.plot(self.start, self.end, deployment=deployment, title=title)
@@ -268,9 +270,12 @@ class Lab:
         self.backend.wait(None, ENDPOINTS_SETTLE_S)
 
     def wait_rollout(self, name: str, timeout: Optional[float] = None) -> RolloutResult:
-        """Like ``kubectl rollout status``: until complete or ProgressDeadlineExceeded."""
-        deadline = self.backend.get("Deployment", name)["spec"].get("progressDeadlineSeconds", 600)
-        timeout = timeout if timeout is not None else deadline + 60.0
+        """Like ``kubectl rollout status``: until complete or ProgressDeadlineExceeded.
+
+        As with kubectl, a slow rollout that keeps progressing is waited for;
+        a stuck one ends when its progress deadline passes.  ``timeout`` only
+        guards against waiting forever (a paused Deployment); default 3600 s."""
+        timeout = 3600.0 if timeout is None else timeout
         self._say(f"rollout status deployment/{name}")
         started = self._rollout_started.get(name, self.now())
         state = {}
@@ -330,6 +335,8 @@ class PodList(list):
             state = status.get("state", {})
             if pod["metadata"].get("deletionTimestamp") is not None:
                 shown = "Terminating"
+            elif not pod["spec"].get("nodeName"):
+                shown = "Pending"
             elif "waiting" in state:
                 shown = state["waiting"].get("reason", "Waiting")
             else:

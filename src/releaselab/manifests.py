@@ -286,6 +286,7 @@ def _httproute(obj: dict, invalid: _Invalid) -> list[str]:
 class Probe:
     kind: str                   # "httpGet", "tcpSocket", "exec", "grpc"
     path: Optional[str]
+    port: Optional[Union[int, str]]
     initial_delay_s: int
     period_s: int
     timeout_s: int
@@ -298,7 +299,8 @@ class Probe:
             return None
         kind = next(k for k in ("httpGet", "tcpSocket", "exec", "grpc") if k in spec)
         path = spec["httpGet"].get("path", "/") if kind == "httpGet" else None
-        return cls(kind, path, spec["initialDelaySeconds"], spec["periodSeconds"],
+        port = spec[kind].get("port") if kind in ("httpGet", "tcpSocket", "grpc") else None
+        return cls(kind, path, port, spec["initialDelaySeconds"], spec["periodSeconds"],
                    spec["timeoutSeconds"], spec["successThreshold"], spec["failureThreshold"])
 
 

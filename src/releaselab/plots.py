@@ -80,6 +80,14 @@ def plot_timeline(timeline: Timeline, start: float = 0.0, end: Optional[float] =
         else:
             failed[i] += 1 / width
             failed_n += 1
+    # The last bin may be cut short by `end`: divide by its real width, or a
+    # steady rate would seem to drop at the right edge.
+    last = end - (start + (bins - 1) * width)
+    if 0 < last < width:
+        scale = width / last
+        failed[-1] *= scale
+        for rates in ok.values():
+            rates[-1] *= scale
     lefts = [start + i * width for i in range(bins)]
     base = [0.0] * bins
     for version, rates in ok.items():

@@ -131,11 +131,12 @@ class Summary:
 
 
 def summarize(timeline: Timeline, start: float = 0.0, end: Optional[float] = None,
-              deployment: Optional[str] = None) -> Summary:
+              deployment: Optional[str] = None, target: Optional[str] = None) -> Summary:
+    """Figures of the half-open window [start, end), requests optionally of one target."""
     if end is None:
         candidates = [r.t for r in timeline.requests] + [s.t for s in timeline.rs_steps]
-        end = max(candidates, default=start)
-    requests = timeline.requests_between(start, end + 1e-9)
+        end = max(candidates, default=start) + 1e-9
+    requests = timeline.requests_between(start, end, target)
     by_version: dict = {}
     by_cause: Counter = Counter()
     ok = 0

@@ -177,11 +177,11 @@ class Timeline:
         return [p for p in self.pods if deployment is None or p.deployment == deployment]
 
     def summary(self, start: float = 0.0, end: Optional[float] = None,
-                deployment: Optional[str] = None):
-        """A readable report of the window: requests by version and cause, rollout figures."""
+                deployment: Optional[str] = None, target: Optional[str] = None):
+        """A readable report of [start, end): requests by version and cause, rollout figures."""
         from .report import summarize
 
-        return summarize(self, start=start, end=end, deployment=deployment)
+        return summarize(self, start=start, end=end, deployment=deployment, target=target)
 
     def plot(self, start: float = 0.0, end: Optional[float] = None,
              deployment: Optional[str] = None, title: Optional[str] = None):

@@ -19,6 +19,12 @@ DEFAULTS = {"VERSION": "unknown", "STARTUP_SECONDS": "1", "ERROR_RATE": "0", "LA
             "PORT": "8080"}
 
 
+#: What the server answers (cluster/app/README.md); any other path is a 404.
+PATHS = ("/", "/healthz", "/readyz")
+PORT = 8080
+PORT_NAME = "http"
+
+
 class BadAppConfig(ValueError):
     """The process would exit at start with this one-line message."""
 
@@ -85,16 +91,19 @@ class AppProcess:
     def alive(self, t: float) -> bool:
         return self.exited_at is None or t < self.exited_at
 
-    def probe(self, t: float, path: Optional[str], kind: str, timeout_s: float) -> tuple[bool, str]:
+    def probe(self, t: float, path: Optional[str], kind: str, timeout_s: float,
+              port_ok: bool = True) -> tuple[bool, str]:
         """(success, message) of a probe sent at t, as the kubelet would report it."""
         if kind == "exec":
             return self.alive(t), "exec"
-        if not self.listening(t):
+        if not self.listening(t) or not port_ok:
             return False, "connect: connection refused"
         if kind == "tcpSocket":
             return True, ""
         if self.config.latency_ms > timeout_s * 1000:
             return False, "context deadline exceeded (Client.Timeout exceeded while awaiting headers)"
+        if path not in PATHS:
+            return False, "HTTP probe failed with statuscode: 404"
         if path == "/readyz" and self.config.never_ready:
             return False, "HTTP probe failed with statuscode: 503"
         return True, ""

@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Optional
 
 from ..manifests import Probe
-from .app import AppConfig, AppProcess, BadAppConfig
+from .app import PORT, PORT_NAME, AppConfig, AppProcess, BadAppConfig
 from .objects import Pod
 
 if TYPE_CHECKING:
@@ -133,7 +133,8 @@ class Kubelet:
             return
         if self.now - app.started_at < probe.initial_delay_s:
             return
-        ok, why = app.probe(self.now, probe.path, probe.kind, probe.timeout_s)
+        port_ok = probe.port in (None, PORT, PORT_NAME, str(PORT))
+        ok, why = app.probe(self.now, probe.path, probe.kind, probe.timeout_s, port_ok)
         if ok:
             counts[0], counts[1] = counts[0] + 1, 0
         else:
