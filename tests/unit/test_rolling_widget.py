@@ -31,6 +31,7 @@ def direct(replicas=4, max_surge=1, max_unavailable=0, startup_seconds=2, min_re
     lab = Lab(echo=False, seed=0)
     lab.apply(docs)
     lab.wait_available("web")
+    lab.wait(5)                    # the helpers' settle time before the rollout
     with lab.traffic(rps=50) as run:
         lab.set_image("web", "releaselab/web:3.1")
         result = lab.wait_rollout("web", timeout=3600)
