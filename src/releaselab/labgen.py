@@ -127,7 +127,7 @@ def make_lab(notebook: dict, name: str) -> dict:
         new["metadata"] = dict(cell.get("metadata") or {})
         if cell.get("cell_type") == "code":
             code = strip_solutions(code, where)
-            needs = (_used(code) & dropped_names) - kept_names
+            needs = (_used(code) & dropped_names) - kept_names - set(_assigned(code))
             if needs:
                 raise LabSourceError(
                     f"{where} uses {', '.join(sorted(needs))}, defined only in a cell tagged "
