@@ -148,3 +148,21 @@ def test_runs_are_deterministic(path):
     a, _ = measure(path, 7, timeout_s=timeout)
     b, _ = measure(path, 7, timeout_s=timeout)
     assert a.requests == b.requests
+
+
+def test_endpoint_conditions_follow_a_deleted_pod_with_a_hook():
+    lab = Lab(echo=False, seed=3)
+    lab.apply("shutdown/prestop.yaml")
+    lab.wait_available("web")
+    pod = lab.pods()[0]["name"]
+    assert sh.endpoint_conditions(lab, pod) == {"ready": True, "serving": True,
+                                                "terminating": False}
+    start = lab.now()
+    lab.delete("Pod", pod)
+    lab.wait(1.0)      # inside the 2 s sleep: still serving, no longer ready
+    assert sh.endpoint_conditions(lab, pod) == {"ready": False, "serving": True,
+                                                "terminating": True}
+    lab.wait(start + 2.3 - lab.now())    # SIGTERM at 2.12 s: the app exited
+    assert sh.endpoint_conditions(lab, pod)["serving"] is False
+    lab.wait(1.0)
+    assert sh.endpoint_conditions(lab, pod) is None

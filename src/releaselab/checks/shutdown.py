@@ -19,6 +19,7 @@ Helpers the lab and its tests use too:
 ``shutdown_settings(manifest)``           what a manifest says about probe, hook, grace, app
 ``explain(run)``                          the failed requests of a run, grouped by why they failed
 ``termination_table(run)``                each deleted pod: kubelet, last request routed, refused, cut
+``endpoint_conditions(lab, pod)``         the pod's EndpointSlice conditions (ready, serving, terminating)
 """
 
 from __future__ import annotations
@@ -248,6 +249,20 @@ def _counts(results) -> str:
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def endpoint_conditions(lab, pod: str, service: str = "web") -> Optional[dict]:
+    """The pod's endpoint conditions in the Service's EndpointSlices now, or None if not listed.
+
+    ``{"ready": ..., "serving": ..., "terminating": ...}`` as the API shows
+    them (on kind the slices have generated names, so they are found by the
+    ``kubernetes.io/service-name`` label).
+    """
+    for eps in lab.backend.list("EndpointSlice", {"kubernetes.io/service-name": service}):
+        for endpoint in eps.get("endpoints") or []:
+            if (endpoint.get("targetRef") or {}).get("name") == pod:
+                return dict(endpoint.get("conditions") or {})
+    return None
 
 
 def termination_table(run):
