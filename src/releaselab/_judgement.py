@@ -278,7 +278,8 @@ def _p(x: float) -> str:
 
 def judge(canary: Sample, baseline: Sample, *, min_requests: int = 50, alpha: float = 0.01,
           min_difference: float = 0.01, max_error_rate: Optional[float] = None,
-          max_p99_ms: Optional[float] = None) -> Judgement:
+          max_p99_ms: Optional[float] = None,
+          names: tuple = ("canary", "baseline")) -> Judgement:
     """Compare the canary with the baseline: ``pass``, ``fail`` or ``inconclusive``.
 
     ``min_requests``   canary requests needed before any verdict (Flagger and
@@ -288,7 +289,8 @@ def judge(canary: Sample, baseline: Sample, *, min_requests: int = 50, alpha: fl
     ``min_difference`` how much higher the canary's error rate must be than the
                        baseline's for the relative test to fail (1 point);
     ``max_error_rate`` absolute ceiling (Flagger's request-success-rate 99 % is 0.01);
-    ``max_p99_ms``     latency ceiling (Flagger's request-duration, P99 in ms).
+    ``max_p99_ms``     latency ceiling (Flagger's request-duration, P99 in ms);
+    ``names``          what the reason calls the two sides (blue-green: the colours).
 
     >>> judge(Sample(120, 2), Sample(880, 0)).verdict     # 1.7 %, p = 0.014: not below 0.01
     'pass'
@@ -304,17 +306,18 @@ def judge(canary: Sample, baseline: Sample, *, min_requests: int = 50, alpha: fl
         raise UsageError(f"min_requests={min_requests!r}: must be at least 1")
     if not 0 < alpha < 1:
         raise UsageError(f"alpha={alpha!r}: a significance level between 0 and 1, e.g. 0.01")
+    new_name, base_name = names
     if canary.requests < min_requests:
         return Judgement(INCONCLUSIVE, f"not enough data yet: {canary.requests} of "
-                         f"{min_requests} canary requests needed", canary, baseline)
+                         f"{min_requests} {new_name} requests needed", canary, baseline)
     rate_c = canary.error_rate
-    described = f"canary {canary.failed}/{canary.requests} failed ({_pct(rate_c)})"
+    described = f"{new_name} {canary.failed}/{canary.requests} failed ({_pct(rate_c)})"
     p_rel = p_abs = None
     problems, notes = [], []
     if baseline.requests > 0:
         p_rel = fisher_exact_greater(canary.failed, canary.requests,
                                      baseline.failed, baseline.requests)
-        described += (f" vs baseline {baseline.failed}/{baseline.requests} "
+        described += (f" vs {base_name} {baseline.failed}/{baseline.requests} "
                       f"({_pct(baseline.error_rate)})")
         worse_by = rate_c - baseline.error_rate
         if p_rel < alpha and worse_by >= min_difference:
@@ -322,7 +325,7 @@ def judge(canary: Sample, baseline: Sample, *, min_requests: int = 50, alpha: fl
         else:
             notes.append(f"p = {_p(p_rel)}")
     else:
-        described += ", no baseline to compare"
+        described += f", no {base_name} to compare"
     if max_error_rate is not None:
         p_abs = binomial_tail(canary.failed, canary.requests, max_error_rate)
         if p_abs < alpha:

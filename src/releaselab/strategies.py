@@ -238,10 +238,10 @@ class Analysis:
         if self.inconclusive not in ("pause", "continue"):
             raise UsageError(f"Analysis(inconclusive={self.inconclusive!r}): 'pause' or 'continue'")
 
-    def judge(self, new, baseline) -> Judgement:
+    def judge(self, new, baseline, names: tuple = ("canary", "baseline")) -> Judgement:
         return judge(new, baseline, min_requests=self.min_requests, alpha=self.alpha,
                      min_difference=self.min_difference, max_error_rate=self.max_error_rate,
-                     max_p99_ms=self.max_p99_ms)
+                     max_p99_ms=self.max_p99_ms, names=names)
 
 
 @dataclass(frozen=True)
@@ -369,6 +369,10 @@ def _pods_problem(lab, name: str) -> str:
     return text
 
 
+def _wait_rollout(lab, name: str, timeout: Optional[float] = None):
+    return lab.wait_rollout(name) if timeout is None else lab.wait_rollout(name, timeout=timeout)
+
+
 def _wait_available(lab, name: str, timeout: float) -> Optional[str]:
     """None when available, else what is wrong (WaitTimeout turned into a reason)."""
     try:
@@ -422,7 +426,7 @@ def rolling(lab, name: str, image: str, *, analysis: Optional[Analysis] = None,
         new = [q for q in _answered_by(lab, started, now, {name}) if q.pod not in old_pods]
         base = [q for q in _answered_by(lab, started - baseline_s, now, {name})
                 if q.pod in old_pods]
-        return analysis.judge(sample_of(new), sample_of(base))
+        return analysis.judge(sample_of(new), sample_of(base), ("new pods", "old pods"))
 
     _say(lab, f"rolling: {name} → {image}", f"set image {image.rsplit(':', 1)[-1]}",
          "rollout-start")
@@ -444,13 +448,13 @@ def rolling(lab, name: str, image: str, *, analysis: Optional[Analysis] = None,
         if failing is None:
             failing = _observe(lab, observe_s, analysis, measure, state)
     else:
-        lab.wait_rollout(name, timeout=timeout)
+        _wait_rollout(lab, name, timeout)
     if failing is not None:
         result.status, result.decided_at = ROLLED_BACK, lab.now()
         result.reason = f"analysis failed: {failing.reason}"
         _say(lab, f"rolling: rollout undo {name}", "rollout undo", "rollback")
         lab.rollout_undo(name)
-        lab.wait_rollout(name, timeout=timeout)
+        _wait_rollout(lab, name, timeout)
         lab.wait_settled(name)       # the bad pods serve until their preStop sleep ends
     else:
         result.reason = "rollout complete" + (", analysis passed" if analysis else "")
@@ -540,7 +544,8 @@ def blue_green(lab, image: str, *, active_service: str = "web",
                 now = lab.now()
                 smoke = _answered_by(lab, gate_start, now, {new}, target=preview_service)
                 users = _answered_by(lab, gate_start, now, {old}, target=active_service)
-                return pre_promotion.judge(sample_of(smoke), sample_of(users))
+                return pre_promotion.judge(sample_of(smoke), sample_of(users),
+                                           (f"{colour[new]} (preview)", active_colour))
 
             _say(lab, f"blue-green: pre-promotion analysis, {smoke_rps:g} req/s to "
                  f"{preview_service} for {smoke_s:g} s", "pre-promotion analysis", "gate")
@@ -575,7 +580,8 @@ def blue_green(lab, image: str, *, active_service: str = "web",
             fresh = [q for q in _answered_by(lab, switched, now, {new}, target=active_service)]
             base = _answered_by(lab, switched - post_promotion_s, switched, {old},
                                 target=active_service)
-            return post_promotion.judge(sample_of(fresh), sample_of(base))
+            return post_promotion.judge(sample_of(fresh), sample_of(base),
+                                        (colour[new], f"{active_colour} before the switch"))
 
         failing = _observe(lab, post_promotion_s, post_promotion, measure_live, state,
                            label="post-promotion")
@@ -758,7 +764,7 @@ def canary(lab, image: str, *, steps=None, analysis: Optional[Analysis] = None,
                 # Little or no stable traffic at this weight (100 %: none): compare with the
                 # stable's requests since the release began instead (a historical baseline).
                 base = _answered_by(lab, started, now, {stable})
-            return analysis.judge(sample_of(new), sample_of(base))
+            return analysis.judge(sample_of(new), sample_of(base), ("canary", "stable"))
 
         failing = _observe(lab, max(remaining, 0.0), analysis, measure, state, index, current,
                            label=f"analysis at {current} %")

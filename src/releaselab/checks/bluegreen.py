@@ -9,7 +9,6 @@ why, with the numbers of the reader's own run.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Optional
 
 from ._core import Verdict, failed, missing, passed, unanswered
 
@@ -68,10 +67,14 @@ def switch_dropped_nothing(run) -> Verdict:
         return failed(f"{len(bad)} of {len(requests)} requests failed ({causes}): a switch "
                       "between two running, ready colours should drop none — was green "
                       "available before you switched, and did blue keep running?")
-    overlap = (last_old - first_new) if last_old is not None else 0.0
-    return passed(f"{len(requests)} requests, 0 failed; 1.0 answered its last request "
-                  f"{max(overlap, 0):.2f} s after 1.1 its first (the selector change reaching "
-                  "kube-proxy), then only 1.1")
+    marks = [m for m in run.lab.timeline.marks
+             if run.start <= m.t <= (run.end or float("inf")) and "switch" in m.label.lower()]
+    if marks and last_old is not None:
+        lag = (f"; 1.0 answered its last request {last_old - marks[0].t:.2f} s after the switch "
+               "(kube-proxy learning the new selector), then only 1.1")
+    else:
+        lag = "; first 1.0, then only 1.1"
+    return passed(f"{len(requests)} requests, 0 failed{lag}")
 
 
 def no_room_for_green(small_lab, pending) -> Verdict:
@@ -116,12 +119,3 @@ def bad_release_never_reached_users(result, run) -> Verdict:
                       f"{len(bad)} failed")
     return passed(f"aborted before the switch ({result.reason.split(';')[0]}); "
                   f"{len(run.requests)} user requests, 0 failed, none answered by 1.1-bad")
-
-
-def rollback_time(run, switched_back_at: Optional[float]) -> Verdict:
-    """How long after the switch back users still reached green (for the walkthrough)."""
-    if unanswered(run, switched_back_at) or switched_back_at is None:
-        return missing("switch back and note the time")
-    late = [q.t - switched_back_at for q in run.requests
-            if q.t >= switched_back_at and q.version not in (OLD, None)]
-    return passed(f"users reached green for {max(late, default=0):.2f} s after the switch back")

@@ -128,10 +128,13 @@ def caught_at_first_step(result, run) -> Verdict:
                   f"answered by 2.1-bad, which {result.new_requests} requests reached)")
 
 
-def blast_radius_vs_big_bang(canary_run, big_bang_run) -> Verdict:
+def blast_radius_vs_big_bang(canary_run, big_bang_run, big_bang=None) -> Verdict:
     """Exercise 3: the same bad release all at once fails many more users than the canary."""
-    if unanswered(canary_run, big_bang_run):
-        return missing("run the big-bang release and name its run `big_bang_run`")
+    if unanswered(canary_run, big_bang_run, big_bang):
+        return missing("release 2.1-bad all at once (one step at weight 100) and name its "
+                       "result `big_bang`")
+    if not any(q.version == "2.1-bad" for q in canary_run.requests):
+        return missing("no request of `canary_run` reached 2.1-bad: do exercise 2 first")
     a = sum(1 for q in canary_run.requests if not q.ok)
     b = sum(1 for q in big_bang_run.requests if not q.ok)
     reached = sum(1 for q in big_bang_run.requests if q.version == "2.1-bad")

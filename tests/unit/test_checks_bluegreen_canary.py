@@ -1,0 +1,146 @@
+"""Checkers of labs 02 (blue-green) and 03 (canary): right answers pass, wrong ones are told why."""
+
+import pytest
+
+from releaselab import Lab
+from releaselab.checks import bluegreen as bg
+from releaselab.checks import canary as ck
+from releaselab.strategies import Analysis, blue_green, pause, set_weight, steps_for
+
+
+def green_lab(**kw):
+    lab = Lab(seed=2, echo=False, **kw)
+    lab.apply("blue-green/blue.yaml")
+    lab.apply("blue-green/services.yaml")
+    lab.apply("blue-green/green.yaml")
+    return lab
+
+
+@pytest.fixture
+def both_colours():
+    lab = green_lab()
+    lab.wait_available("web-blue")
+    lab.wait_available("web-green")
+    return lab
+
+
+def test_unanswered_everywhere():
+    for verdict in (bg.preview_verified(...), bg.switch_dropped_nothing(...),
+                    bg.no_room_for_green(..., ...), bg.bad_release_never_reached_users(..., ...),
+                    ck.replica_split(..., ...), ck.caught_at_first_step(..., ...),
+                    ck.blast_radius_vs_big_bang(..., ..., ...), ck.plan_within_budget(..., ...)):
+        assert not verdict.answered and "not answered yet" in repr(verdict)
+
+
+def test_preview_verified(both_colours):
+    lab = both_colours
+    with lab.traffic(rps=20, target="web-preview") as preview:
+        lab.wait(10)
+    assert bg.preview_verified(preview)
+    with lab.traffic(rps=20, target="web") as active:
+        lab.wait(10)
+    wrong = bg.preview_verified(active)
+    assert not wrong and "ACTIVE Service" in wrong.message and "1.0 × 200" in wrong.message
+    with lab.traffic(rps=20, target="web-preview") as short:
+        lab.wait(1)
+    assert "too few" in bg.preview_verified(short).message
+
+
+def test_switch_dropped_nothing(both_colours):
+    lab = both_colours
+    with lab.traffic(rps=100) as idle:
+        lab.wait(3)
+    assert not bg.switch_dropped_nothing(idle).answered
+    with lab.traffic(rps=100) as run:
+        lab.wait(2)
+        web = lab.get("Service", "web")
+        web["spec"]["selector"]["color"] = "green"
+        lab.apply(web)
+        lab.mark("switch")
+        lab.wait(5)
+    verdict = bg.switch_dropped_nothing(run)
+    assert verdict and "0 failed" in verdict.message and "0.29 s after the switch" in verdict.message
+
+
+def test_switch_to_a_colour_without_pods_fails():
+    lab = green_lab()
+    lab.scale("web-green", 0)
+    lab.wait_available("web-blue")
+    with lab.traffic(rps=100) as run:
+        lab.wait(2)
+        web = lab.get("Service", "web")
+        web["spec"]["selector"]["color"] = "green"
+        lab.apply(web)
+        lab.wait(2)
+        web["spec"]["selector"]["color"] = "blue"       # back, so a 1.1 answer never comes
+        lab.apply(web)
+        lab.wait(2)
+    verdict = bg.switch_dropped_nothing(run)
+    assert run.failed > 0                           # refused: the Service had no endpoints
+    assert not verdict.answered and "switch has not happened" in verdict.message
+
+
+def test_no_room_for_green():
+    small = green_lab(workers=1, node_cpu="500m")
+    small.wait(30)
+    assert bg.no_room_for_green(small, 3)
+    wrong = bg.no_room_for_green(small, 4)
+    assert not wrong and "3 of 4 green pods have no node" in wrong.message
+    assert "Insufficient cpu" in wrong.message
+
+
+def _bg_run(image, **kw):
+    lab = green_lab()
+    lab.scale("web-green", 0)
+    lab.wait_available("web-blue")
+    with lab.traffic(rps=100) as run:
+        lab.wait(2)
+        result = blue_green(lab, image, **kw)
+        lab.wait(2)
+    return result, run
+
+
+def test_bad_release_never_reached_users(capsys):
+    assert bg.bad_release_never_reached_users(
+        *_bg_run("releaselab/web:1.1-bad", pre_promotion=Analysis(interval_s=5)))
+    late = bg.bad_release_never_reached_users(
+        *_bg_run("releaselab/web:1.1-bad", post_promotion=Analysis(interval_s=5)))
+    assert not late and "AFTER the switch" in late.message
+    none = bg.bad_release_never_reached_users(*_bg_run("releaselab/web:1.1-bad"))
+    assert not none and "promoted" in none.message
+
+
+def test_replica_split():
+    assert ck.replica_split(1, 9)
+    assert "1 of 10 comes closer" in ck.replica_split(2, 8).message
+    assert "keeps the fleet at 10" in ck.replica_split(1, 10).message
+    assert "no canary at all" in ck.replica_split(0, 10).message
+
+
+def test_caught_at_first_step_and_big_bang():
+    analysis = Analysis(interval_s=5)
+    run, result = ck.run_canary(ck.BAD, steps_for([5, 10, 25, 50, 75, 100], 20), analysis)
+    assert ck.caught_at_first_step(result, run)
+    late_run, late = ck.run_canary(ck.BAD, steps_for([25, 50, 100], 20), analysis)
+    verdict = ck.caught_at_first_step(late, late_run)
+    assert not verdict and "at 25 %" in verdict.message
+    free_run, free = ck.run_canary(ck.BAD, steps_for([5, 100], 10), None)
+    assert "PROMOTED" in ck.caught_at_first_step(free, free_run).message
+    short_run, short = ck.run_canary(ck.BAD, steps_for([5, 100], 5), analysis)
+    assert "paused instead of deciding" in ck.caught_at_first_step(short, short_run).message
+    bang_run, bang = ck.run_canary(ck.BAD, [set_weight(100), pause(20)], analysis)
+    verdict = ck.blast_radius_vs_big_bang(run, bang_run, bang)
+    assert verdict and "as many" in verdict.message
+
+
+def test_plan_within_budget():
+    assert ck.plan_within_budget(steps_for([5, 25, 50, 100], 10),
+                                 Analysis(interval_s=2, min_requests=20))
+    over = ck.plan_within_budget(steps_for([5, 10, 25, 50, 75, 100], 20), Analysis(interval_s=5))
+    assert not over and "budget 10" in over.message
+    slow = ck.plan_within_budget(steps_for([5, 10, 25, 50, 75, 100], 60),
+                                 Analysis(interval_s=2, min_requests=20))
+    assert not slow and "limit 180 s" in slow.message
+    noise = ck.plan_within_budget(steps_for([5, 100], 10), Analysis(min_requests=5))
+    assert not noise and "below 20" in noise.message
+    assert "must be an Analysis" in ck.plan_within_budget(steps_for([5], 10), "strict").message
