@@ -1,4 +1,4 @@
-"""Lab 04's checkers: a right answer passes, a wrong one fails with the reason, ``...`` is unanswered."""
+"""Lab 04's checkers: a right answer passes, a wrong one fails with why, ``...`` is unanswered."""
 
 import yaml
 
@@ -92,7 +92,7 @@ def test_grace_unanswered_and_malformed():
     assert not sh.check_grace_period(True).passed
 
 
-# -- the broken manifest ----------------------------------------------------------------------------
+# -- the broken manifest ---------------------------------------------------------------------------
 
 def test_fixed_manifest_passes_as_yaml_text_and_as_objects():
     text = fixed_broken_manifest()

@@ -18,8 +18,8 @@ Helpers the lab and its tests use too:
 ``variant(manifest, ...)``                a copy of a manifest with shutdown settings changed
 ``shutdown_settings(manifest)``           what a manifest says about probe, hook, grace, app
 ``explain(run)``                          the failed requests of a run, grouped by why they failed
-``termination_table(run)``                each deleted pod: kubelet, last request routed, refused, cut
-``endpoint_conditions(lab, pod)``         the pod's EndpointSlice conditions (ready, serving, terminating)
+``termination_table(run)``                each deleted pod: kubelet, last routed, refused, cut
+``endpoint_conditions(lab, pod)``         the pod's EndpointSlice conditions now
 """
 
 from __future__ import annotations
