@@ -104,6 +104,13 @@ class Lab:
                 from .kube import make_backend
 
                 self.backend = make_backend(context=context)
+                shaped = [name for name, value, default in (
+                    ("workers", workers, 2), ("node_cpu", node_cpu, "4"),
+                    ("node_memory", node_memory, "8Gi"), ("profile", profile, None))
+                    if value != default]
+                if shaped:
+                    print(f"note: {', '.join(shaped)} shape(s) the simulated cluster only; on kind "
+                          "the nodes are those of cluster/kind.yaml and the delays are real")
             else:
                 raise UsageError(f"backend={choice!r}: choose 'sim' (the embedded simulator) or "
                                  "'kind' (a real kind cluster; see `releaselab cluster up`)")

@@ -17,6 +17,7 @@ independently, the endpoint controllers take the pod out of rotation — see
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Optional
 
 from ..manifests import Probe
@@ -113,10 +114,14 @@ class Kubelet:
                                                f"{pod.restarts}")
         self._set_waiting(pod, None)
         if pod.template.readiness is None and pod.template.startup is None:
-            # No readiness probe: the kubelet reports Ready as soon as the
-            # container runs — whether or not the app listens yet.
-            self._report_ready( pod, True,
-                                pod.generation_of_container)
+            # No readiness probe: the kubelet reports Ready as soon as its next
+            # relist sees the container running — whether or not the app
+            # listens yet.  Each node relists on its own one-second grid.
+            period = self.c.profile.pleg_relist_s
+            node = self.c.node(pod.node)
+            phase = (node.index * 0.37) % period if period else 0.0
+            relist = phase + period * math.ceil((self.now - phase) / period) if period else self.now
+            self.c.kernel.at(relist, self._report_ready, pod, True, pod.generation_of_container)
         self.c.pod_changed(pod)
 
     # -- probes ------------------------------------------------------------------------
