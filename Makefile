@@ -42,8 +42,9 @@ labs: $(STAMP)
 	$(PY) -m releaselab.labgen
 
 solutions: $(STAMP)
-	$(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace solutions/*.ipynb
-	$(PY) -m releaselab.labgen
+	$(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
+	  --ExecutePreprocessor.record_timing=False solutions/*.ipynb
+	$(PY) -m releaselab.labgen --normalize-solutions
 
 benchmarks: $(STAMP)
 	$(PY) benchmarks/sim_scale.py

@@ -30,6 +30,9 @@ from .errors import LabSourceError
 BEGIN, END = "# BEGIN SOLUTION", "# END SOLUTION"
 PLACEHOLDER = "...  # your answer"
 SOLUTION_TAG = "solution"
+#: Cell metadata an executor writes that is not part of the lab: wall-clock
+#: timings (nbclient's "execution") and collapsed/scrolled view state.
+VOLATILE_METADATA = ("execution", "collapsed", "scrolled")
 
 
 def repo_root() -> Path:
@@ -124,7 +127,8 @@ def make_lab(notebook: dict, name: str) -> dict:
                 dropped_names.update(_assigned(code))
             continue
         new = {k: v for k, v in cell.items() if k not in ("outputs", "execution_count")}
-        new["metadata"] = dict(cell.get("metadata") or {})
+        new["metadata"] = {k: v for k, v in (cell.get("metadata") or {}).items()
+                           if k not in VOLATILE_METADATA}
         if cell.get("cell_type") == "code":
             code = strip_solutions(code, where)
             needs = (_used(code) & dropped_names) - kept_names - set(_assigned(code))
@@ -138,6 +142,15 @@ def make_lab(notebook: dict, name: str) -> dict:
         cells.append(new)
     lab["cells"] = cells
     return lab
+
+
+def normalize(notebook: dict) -> dict:
+    """A solution notebook without executor timings (they are wall-clock times)."""
+    for cell in notebook.get("cells", []):
+        meta = cell.get("metadata") or {}
+        for key in VOLATILE_METADATA:
+            meta.pop(key, None)
+    return notebook
 
 
 def render(notebook: dict) -> str:
@@ -167,9 +180,17 @@ def generate(solutions: Path, labs: Path, check: bool = False) -> list[str]:
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="releaselab labs", description=__doc__.split("\n")[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if labs/ is stale")
+    parser.add_argument("--normalize-solutions", action="store_true",
+                        help="first remove executor timings from solutions/ (make solutions)")
     parser.add_argument("--solutions", type=Path, default=repo_root() / "solutions")
     parser.add_argument("--labs", type=Path, default=repo_root() / "labs")
     args = parser.parse_args(argv)
+    if args.normalize_solutions:
+        for path in sorted(args.solutions.glob("*.ipynb")):
+            text = path.read_text()
+            clean = render(normalize(json.loads(text)))
+            if clean != text:
+                path.write_text(clean)
     try:
         changed = generate(args.solutions, args.labs, check=args.check)
     except LabSourceError as exc:

@@ -75,3 +75,10 @@ def test_no_answer_leaks_into_committed_labs():
         for cell in nb["cells"]:
             assert "BEGIN SOLUTION" not in "".join(cell["source"]), path.name
             assert not cell.get("outputs"), f"{path.name}: outputs must be stripped"
+
+
+def test_committed_notebooks_hold_no_wall_clock_times():
+    root = labgen.repo_root()
+    for path in sorted([*(root / "labs").glob("*.ipynb"), *(root / "solutions").glob("*.ipynb")]):
+        for cell in json.loads(path.read_text())["cells"]:
+            assert "execution" not in cell.get("metadata", {}), f"{path.name}: executor timings"
