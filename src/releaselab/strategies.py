@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence, Union
 
 from ._judgement import INCONCLUSIVE, Judgement, judge, sample_of
+from .rollout import rollout_status
 from .errors import UsageError, WaitTimeout
 
 __all__ = [
@@ -437,15 +438,13 @@ def rolling(lab, name: str, image: str, *, analysis: Optional[Analysis] = None,
         deadline = lab.now() + (timeout or 600.0)
 
         def done() -> bool:
-            d = lab.get("Deployment", name)
-            s = d.get("status") or {}
-            return (s.get("updatedReplicas", 0) == d["spec"]["replicas"]
-                    and s.get("availableReplicas", 0) >= d["spec"]["replicas"]
-                    and s.get("replicas", 0) == d["spec"]["replicas"])
+            _, complete, stuck = rollout_status(lab.get("Deployment", name))
+            return complete or stuck
 
         while not done() and lab.now() < deadline and failing is None:
             failing = _observe(lab, analysis.interval_s, analysis, measure, state)
         if failing is None:
+            _say(lab, f"rolling: {name} rolled out; watching {observe_s:g} s more")
             failing = _observe(lab, observe_s, analysis, measure, state)
     else:
         _wait_rollout(lab, name, timeout)
