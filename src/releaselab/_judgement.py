@@ -73,7 +73,8 @@ class Sample:
         if not (isinstance(self.requests, int) and isinstance(self.failed, int)):
             raise UsageError(f"Sample({self.requests!r}, {self.failed!r}): counts must be integers")
         if self.requests < 0 or not 0 <= self.failed <= self.requests:
-            raise UsageError(f"Sample({self.requests}, {self.failed}): need 0 <= failed <= requests")
+            raise UsageError(f"Sample({self.requests}, {self.failed}): "
+                             "need 0 <= failed <= requests")
 
     @property
     def ok(self) -> int:

@@ -90,7 +90,9 @@ def set_weight(weight: int) -> SetWeight:
 
 
 def pause(seconds: Optional[float] = None) -> Pause:
-    """A ``pause`` step: ``pause(30)`` waits 30 s; ``pause()`` waits for a human (Argo ``pause: {}``).
+    """A ``pause`` step: ``pause(30)`` waits 30 s; ``pause()`` waits for a human.
+
+    ``pause()`` is Argo's ``pause: {}``.
 
     >>> pause(30)
     Pause(seconds=30)
@@ -132,7 +134,7 @@ def flagger_steps(step_weight: int, max_weight: int, interval_s: float) -> list:
 
 
 def _normalise(steps) -> list:
-    """Accept our step objects or Argo-shaped dicts ({"setWeight": 5}, {"pause": {"duration": 10}})."""
+    """Our step objects, or Argo-shaped dicts: {"setWeight": 5}, {"pause": {"duration": 10}}."""
     out = []
     for i, s in enumerate(steps):
         if isinstance(s, (SetWeight, Pause)):
@@ -211,7 +213,7 @@ def min_promotion_seconds(steps) -> float:
 
 @dataclass(frozen=True)
 class Analysis:
-    """How often and how strictly to judge the new version (see :func:`releaselab._judgement.judge`).
+    """How often and how strictly to judge the new version (see ``releaselab._judgement.judge``).
 
     ``interval_s``      time between measurements;
     ``failure_limit``   failed measurements tolerated; one more aborts (Argo's
@@ -527,7 +529,8 @@ def blue_green(lab, image: str, *, active_service: str = "web",
         return _abort_bg(lab, result, new, problem, is_new, active_service)
     _say(lab, f"blue-green: {new} available ({replicas} pods; {2 * replicas} in all)")
     if preview_service is not None:
-        if lab.get("Service", preview_service)["spec"].get("selector", {}).get(label) != colour[new]:
+        preview_selector = lab.get("Service", preview_service)["spec"].get("selector", {})
+        if preview_selector.get(label) != colour[new]:
             _set_selector(lab, preview_service, label, colour[new])
             lab.wait(SETTLE_S)
     state = {"measurements": result.measurements, "failures": 0, "step_verdicts": []}
@@ -741,7 +744,8 @@ def canary(lab, image: str, *, steps=None, analysis: Optional[Analysis] = None,
             continue
         if step.seconds is None:
             result.status = PAUSED
-            result.reason = f"pause without a duration at step {index}: waiting for a manual promotion"
+            result.reason = (f"pause without a duration at step {index}: waiting for a manual "
+                             "promotion")
             _say(lab, f"canary {index}/{len(plan)}: {result.reason}", "paused", "gate")
             return _finish(result, lab, is_new)
         _say(lab, f"canary {index}/{len(plan)}: pause {step.seconds:g} s"
@@ -778,7 +782,8 @@ def canary(lab, image: str, *, steps=None, analysis: Optional[Analysis] = None,
             if analysis.inconclusive == "pause":
                 result.status = PAUSED
                 result.reason = (f"analysis inconclusive at {current} %: "
-                                 f"{last.reason if last else 'no measurement (pause shorter than interval)'}")
+                                 + (last.reason if last else
+                                    "no measurement (pause shorter than interval)"))
                 _say(lab, f"canary {index}/{len(plan)}: paused: {result.reason}", "paused", "gate")
                 return _finish(result, lab, is_new)
         if result.measurements and verdicts:

@@ -45,7 +45,7 @@ def target_of(routing: str) -> str:
 
 def run_canary(image: str, steps, analysis, routing: str = "gateway", seed: int = SEED,
                quiet: bool = True, tail_s: float = 5.0):
-    """Release ``image`` with ``steps``/``analysis`` under 100 req/s → (TrafficRun, StrategyResult)."""
+    """Release ``image`` with ``steps`` and ``analysis`` at 100 req/s: (TrafficRun, result)."""
     import contextlib
     import io
 
@@ -61,13 +61,15 @@ def run_canary(image: str, steps, analysis, routing: str = "gateway", seed: int 
 
 def _share(requests, version_prefix: str) -> float:
     ok = [q for q in requests if q.version is not None]
-    return 100.0 * sum(1 for q in ok if q.version.startswith(version_prefix)) / len(ok) if ok else 0.0
+    if not ok:
+        return 0.0
+    return 100.0 * sum(1 for q in ok if q.version.startswith(version_prefix)) / len(ok)
 
 
 # ------------------------------------------------------------------------------ exercises
 
 def replica_split(canary_pods, stable_pods, weight: int = 5, total: int = TOTAL) -> Verdict:
-    """Exercise 1: with ``total`` pods behind one Service, come as close to ``weight`` % as you can."""
+    """Exercise 1: ``total`` pods behind one Service, as close to ``weight`` % as they allow."""
     if unanswered(canary_pods, stable_pods):
         return missing("set canary_pods and stable_pods")
     if not all(isinstance(x, int) and x >= 0 for x in (canary_pods, stable_pods)):
