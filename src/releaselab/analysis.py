@@ -510,7 +510,15 @@ def _significant(value: float, digits: int) -> str:
 # ===========================================================================
 #
 # Comparing a canary's request outcomes with the baseline's (error-rate and
-# latency gates, pass / fail / inconclusive) belongs here, with the same
-# rules as section 1: pure functions, fractions for rates, seconds for time,
-# UsageError for bad input. Add its public names to __all__ under the
-# "canary judgement" marker.
+# latency gates, pass / fail / inconclusive below a minimum sample).  The
+# statistics live in their own private module, written to the same rules as
+# section 1 (pure functions, fractions for rates, UsageError for bad input);
+# this is their public home.
+
+from ._judgement import (FAIL, INCONCLUSIVE, PASS, Judgement, Sample,  # noqa: E402
+                         binomial_tail, fisher_exact_greater, judge, normal_sf, percentile,
+                         sample_of, two_proportion_z, wilson_interval)
+
+__all__ += ["Sample", "Judgement", "sample_of", "judge", "fisher_exact_greater", "binomial_tail",
+            "two_proportion_z", "normal_sf", "percentile", "wilson_interval",
+            "PASS", "FAIL", "INCONCLUSIVE"]

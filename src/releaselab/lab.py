@@ -83,7 +83,9 @@ class TrafficRun:
                                          target=self.target)
 
     def plot(self, deployment: Optional[str] = None, title: Optional[str] = None):
-        return self.lab.timeline.plot(self.start, self.end, deployment=deployment, title=title)
+        """This run's requests (its target only) under the pods of the same window."""
+        return self.lab.timeline.plot(self.start, self.end, deployment=deployment, title=title,
+                                      target=self.target)
 
 
 class Lab:
@@ -184,6 +186,15 @@ class Lab:
 
     def get(self, kind: str, name: str) -> dict:
         return self.backend.get(kind, name)
+
+    def patch(self, kind: str, name: str, patch: dict) -> dict:
+        """A strategic-merge patch, like ``kubectl patch`` (a Service selector, route weights)."""
+        import json
+
+        self._say(f"patch {kind.lower()} {name} -p '{json.dumps(patch, separators=(',', ':'))}'")
+        result = self.backend.patch(kind, name, patch)
+        self._notes()
+        return result
 
     def pods(self, selector: Optional[dict] = None) -> "PodList":
         """Pods now, like ``kubectl get pods``: name, version, status, ready, restarts, node."""

@@ -35,14 +35,15 @@ def _grid(start: float, end: float, points: int = 400) -> list[float]:
 
 
 def plot_timeline(timeline: Timeline, start: float = 0.0, end: Optional[float] = None,
-                  deployment: Optional[str] = None, title: Optional[str] = None):
+                  deployment: Optional[str] = None, title: Optional[str] = None,
+                  target: Optional[str] = None):
     import matplotlib.pyplot as plt
 
     if end is None:
         end = max([q.t for q in timeline.requests] + [s.t for s in timeline.rs_steps] + [start + 1])
     pods = [p for p in timeline.pods_of(deployment) if p.created is not None
             and p.created <= end and (p.gone is None or p.gone >= start)]
-    requests = timeline.requests_between(start, end + 1e-9)
+    requests = timeline.requests_between(start, end + 1e-9, target)
     versions = [p.version for p in pods] + [q.version for q in requests]
     colors = version_colors(versions)
 

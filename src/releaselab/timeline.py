@@ -184,8 +184,10 @@ class Timeline:
         return summarize(self, start=start, end=end, deployment=deployment, target=target)
 
     def plot(self, start: float = 0.0, end: Optional[float] = None,
-             deployment: Optional[str] = None, title: Optional[str] = None):
+             deployment: Optional[str] = None, title: Optional[str] = None,
+             target: Optional[str] = None):
         """Pods per version and state over time, above requests per second by outcome."""
         from .plots import plot_timeline
 
-        return plot_timeline(self, start=start, end=end, deployment=deployment, title=title)
+        return plot_timeline(self, start=start, end=end, deployment=deployment, title=title,
+                             target=target)
