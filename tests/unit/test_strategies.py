@@ -4,7 +4,8 @@ import doctest
 
 import pytest
 
-from releaselab import Lab, manifests, strategies
+from releaselab import Lab, manifests
+from releaselab.strategies import _steps
 from releaselab.errors import UsageError
 from releaselab.strategies import (Analysis, blue_green, canary, pause, replicas_for_weight,
                                    rolling, set_weight, steps_for)
@@ -13,7 +14,9 @@ ANALYSIS = Analysis(interval_s=5, min_requests=50)
 
 
 def test_doctests():
-    result = doctest.testmod(strategies)
+    from releaselab.strategies import _steps
+
+    result = doctest.testmod(_steps)
     assert result.attempted > 10 and result.failed == 0
 
 
@@ -31,10 +34,10 @@ def test_step_builders_validate():
         set_weight(120)
     with pytest.raises(UsageError):
         pause(-1)
-    assert strategies._normalise([{"setWeight": 5}, {"pause": {"duration": 10}}, {"pause": {}}]) \
+    assert _steps._normalise([{"setWeight": 5}, {"pause": {"duration": 10}}, {"pause": {}}]) \
         == [set_weight(5), pause(10), pause()]
     with pytest.raises(UsageError):
-        strategies._normalise([{"setweight": 5}])
+        _steps._normalise([{"setweight": 5}])
 
 
 # --------------------------------------------------------------------------- canary
