@@ -91,8 +91,9 @@ class App:
     def __init__(self, cfg):
         self.cfg = cfg
         # The n-th `GET /` of this process is an error iff the n-th draw of
-        # Random(SEED) is below ERROR_RATE: repeatable for a given SEED.
-        self.rng = random.Random(cfg.seed)
+        # Random("SEED:POD_NAME") is below ERROR_RATE: repeatable for a given
+        # SEED and pod, and independent between the pods of one image.
+        self.rng = random.Random(f"{cfg.seed}:{cfg.pod}")
         # RLock: the SIGTERM handler runs on the main thread, which may hold it.
         self.lock = threading.RLock()
         self.idle = threading.Condition(self.lock)

@@ -208,9 +208,15 @@ def test_error_rate_fraction_is_seeded_and_repeatable(start):
     assert abs(first.count(500) / n - 0.3) < 0.08
     assert first == again  # same SEED, same sequence
     assert first != other  # the SEED really drives the draw
-    # The documented draw: the n-th GET / fails iff Random(SEED)'s n-th value < ERROR_RATE.
-    rng = random.Random(7)
+    # The documented draw: the n-th GET / fails iff Random("SEED:POD_NAME")'s n-th value < ERROR_RATE.
+    rng = random.Random("7:web-test-0")
     assert first == [500 if rng.random() < 0.3 else 200 for _ in range(n)]
+    # ... which is exactly the draw of the simulator's model of the same pod.
+    from releaselab.sim.app import AppConfig, AppProcess
+
+    model = AppProcess(AppConfig.from_env({"ERROR_RATE": "0.3", "SEED": "7"}), 0.0,
+                       AppProcess.rng_seed(AppConfig.from_env({"SEED": "7"}), "web-test-0"))
+    assert first == [model.answer(1.0) for _ in range(n)]
 
 
 def test_error_rate_bounds_and_probes_never_fail(start):

@@ -7,6 +7,7 @@ the container's process: a restart makes a new one.
 
 from __future__ import annotations
 
+import math
 import random
 from collections import deque
 from dataclasses import dataclass
@@ -49,6 +50,8 @@ class AppConfig:
                 value = float(merged[name])
             except ValueError:
                 raise BadAppConfig(f"{name}={merged[name]!r}: expected a number") from None
+            if not math.isfinite(value):
+                raise BadAppConfig(f"{name}={merged[name]!r}: expected a finite number")
             if value < low or (high is not None and value > high):
                 bound = f"between {low:g} and {high:g}" if high is not None else f">= {low:g}"
                 raise BadAppConfig(f"{name}={merged[name]!r}: expected a number {bound}")
@@ -79,10 +82,16 @@ class AppProcess:
         self.closed_at: Optional[float] = None     # listening socket closed (SIGTERM)
         self.exited_at: Optional[float] = None
         self.sigterm_at: Optional[float] = None
-        # Each pod draws its errors from its own stream, seeded by the Lab's
-        # seed, the app's SEED and the pod's name: repeatable, independent.
+        # Each pod draws its errors from its own stream, seeded as the real
+        # server seeds it (rng_seed below): the same pod name and SEED give the
+        # same sequence of 500s in the simulator and on kind.
         self._rng = random.Random(rng_seed)
         self.inflight: deque = deque()              # (completes_at, request index)
+
+    @staticmethod
+    def rng_seed(config: AppConfig, pod_name: str) -> str:
+        """The error draw's seed, as cluster/app/server.py computes it: "SEED:POD_NAME"."""
+        return f"{config.seed}:{pod_name}"
 
     def listening(self, t: float) -> bool:
         return (t >= self.listen_at and (self.closed_at is None or t < self.closed_at)

@@ -110,8 +110,7 @@ class Kubelet:
                         f"{pod.template.container}: {exc}", "Warning")
             self._restart_later(pod, crashed=True)
             return
-        pod.app = AppProcess(config, self.now, f"{self.c.seed}:{config.seed}:{pod.name}:"
-                                               f"{pod.restarts}")
+        pod.app = AppProcess(config, self.now, AppProcess.rng_seed(config, pod.name))
         self._set_waiting(pod, None)
         if pod.template.readiness is None and pod.template.startup is None:
             # No readiness probe: the kubelet reports Ready as soon as its next
