@@ -18,29 +18,11 @@ import time
 from pathlib import Path
 
 import pytest
+from netutil import free_port
 
 SERVER = Path(__file__).resolve().parents[2] / "cluster" / "app" / "server.py"
 
 
-def free_port():
-    """A port free right now, below the kernel's ephemeral range where possible.
-
-    bind(0) would hand out an ephemeral port, which any client connection (ours
-    included) may take as its source port before the server binds it.
-    """
-    try:
-        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        low = 0
-    for _ in range(50):
-        port = random.randrange(max(1024, low - 10000), low) if low > 2048 else 0
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return s.getsockname()[1]
-    raise RuntimeError("no free port found")
 
 
 class Server:

@@ -17,7 +17,6 @@ import copy
 import fnmatch
 import http.client
 import json
-import random
 import re
 import socket
 import subprocess
@@ -30,6 +29,7 @@ from pathlib import Path
 import jsonschema
 import kubernetes_validate.utils as kv
 import pytest
+from netutil import free_port
 import yaml
 from packaging.version import Version
 
@@ -854,22 +854,6 @@ def image_env(dockerfile_text, build_args):
     return env
 
 
-def free_port():
-    """A port free right now, below the kernel's ephemeral range (client connections
-    take their source ports from that range and could grab ours before it is bound)."""
-    try:
-        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        low = 0
-    for _ in range(50):
-        port = random.randrange(max(1024, low - 10000), low) if low > 2048 else 0
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return s.getsockname()[1]
-    raise RuntimeError("no free port found")
 
 
 def test_each_image_tag_serves_its_version_and_error_rate(tmp_path):

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from netutil import free_port
 from releaselab.errors import UsageError
 from releaselab.kube._prober import Prober, parse_response, version_and_pod
 from releaselab.timeline import NO_ENDPOINTS, REFUSED, RESET, TIMEOUT
@@ -25,10 +26,6 @@ from releaselab.timeline import NO_ENDPOINTS, REFUSED, RESET, TIMEOUT
 SERVER = Path(__file__).resolve().parents[2] / "cluster" / "app" / "server.py"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class RawServer:
