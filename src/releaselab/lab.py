@@ -157,6 +157,12 @@ class Lab:
     def apply(self, source) -> list[dict]:
         """Apply a manifest: a path under cluster/manifests/, YAML text, a dict or a list."""
         objects = manifests.load(source)
+        # Check every document before sending any: a bad third document must
+        # not leave the first two applied (on kind the API server checks again).
+        for obj in objects:
+            if self.backend.name == "sim" or (obj.get("apiVersion"),
+                                              obj.get("kind")) in manifests.SUPPORTED:
+                manifests.validate(obj)
         shown = source if isinstance(source, (str, Path)) and "\n" not in str(source) else "-"
         self._say(f"apply -f {_display_path(shown)}" if shown != "-" else "apply -f -")
         before = {o["metadata"]["name"]: self._template_of(o) for o in objects

@@ -130,3 +130,13 @@ def test_an_unlisted_image_is_accepted_and_stalls_like_kubernetes():
     assert reasons <= {"ErrImagePull", "ImagePullBackOff"} and reasons
     failed = [e for e in lab.timeline.events if e.reason == "Failed" and "ErrImagePull" in e.message]
     assert failed
+
+
+def test_a_bad_document_leaves_nothing_applied(deployment):
+    broken = copy.deepcopy(deployment)
+    broken["metadata"]["name"] = "web-2"
+    broken["spec"]["replicas"] = -1
+    lab = Lab(echo=False)
+    with pytest.raises(ManifestError):
+        lab.apply([deployment, broken])
+    assert lab.backend.list("Deployment") == []
