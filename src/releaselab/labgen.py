@@ -33,6 +33,9 @@ SOLUTION_TAG = "solution"
 #: Cell metadata an executor writes that is not part of the lab: wall-clock
 #: timings (nbclient's "execution") and collapsed/scrolled view state.
 VOLATILE_METADATA = ("execution", "collapsed", "scrolled")
+#: Notebook metadata an executor writes: saved widget state (random model ids).
+VOLATILE_NOTEBOOK_METADATA = ("widgets",)
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
 def repo_root() -> Path:
@@ -117,6 +120,8 @@ def strip_solutions(code: str, where: str) -> str:
 
 def make_lab(notebook: dict, name: str) -> dict:
     lab = {k: v for k, v in notebook.items() if k != "cells"}
+    lab["metadata"] = {k: v for k, v in (notebook.get("metadata") or {}).items()
+                       if k not in VOLATILE_NOTEBOOK_METADATA}
     cells, dropped_names, kept_names = [], set(), set()
     for i, cell in enumerate(notebook.get("cells", [])):
         tags = list((cell.get("metadata") or {}).get("tags") or [])
@@ -145,11 +150,16 @@ def make_lab(notebook: dict, name: str) -> dict:
 
 
 def normalize(notebook: dict) -> dict:
-    """A solution notebook without executor timings (they are wall-clock times)."""
+    """A solution notebook without executor timings (wall-clock) or widget state (random ids)."""
+    for key in VOLATILE_NOTEBOOK_METADATA:
+        (notebook.get("metadata") or {}).pop(key, None)
     for cell in notebook.get("cells", []):
         meta = cell.get("metadata") or {}
         for key in VOLATILE_METADATA:
             meta.pop(key, None)
+        for output in cell.get("outputs", []):
+            # A live widget's view names a random model id; its text/plain stays.
+            (output.get("data") or {}).pop(WIDGET_VIEW, None)
     return notebook
 
 

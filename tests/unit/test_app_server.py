@@ -45,7 +45,9 @@ class Server:
         """True if a new TCP connection is refused right now."""
         try:
             socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-        except ConnectionRefusedError:
+        except (ConnectionRefusedError, ConnectionResetError):
+            # A connect racing the listener's close can see the backlog's RST
+            # instead of a refusal: either way, the server no longer accepts.
             return True
         return False
 

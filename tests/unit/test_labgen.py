@@ -80,5 +80,9 @@ def test_no_answer_leaks_into_committed_labs():
 def test_committed_notebooks_hold_no_wall_clock_times():
     root = labgen.repo_root()
     for path in sorted([*(root / "labs").glob("*.ipynb"), *(root / "solutions").glob("*.ipynb")]):
-        for cell in json.loads(path.read_text())["cells"]:
+        notebook = json.loads(path.read_text())
+        assert "widgets" not in notebook["metadata"], f"{path.name}: saved widget state"
+        for cell in notebook["cells"]:
             assert "execution" not in cell.get("metadata", {}), f"{path.name}: executor timings"
+            for output in cell.get("outputs", []):
+                assert labgen.WIDGET_VIEW not in output.get("data", {}), f"{path.name}: widget id"
