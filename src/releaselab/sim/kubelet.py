@@ -51,8 +51,8 @@ class Kubelet:
         for kind in ("startup", "readiness", "liveness"):
             probe = getattr(pod.template, kind)
             if probe is not None:
-                self.c.kernel.after(probe.period_s * 0, self._probe_tick, pod, kind, probe,
-                                    pod.generation_of_container, [0, 0])
+                # The worker probes at once, then every periodSeconds from here.
+                self._probe_tick(pod, kind, probe, pod.generation_of_container, [0, 0])
         self._pull(pod, attempt=0)
 
     def _pull(self, pod: Pod, attempt: int) -> None:
@@ -150,17 +150,14 @@ class Kubelet:
                 self._event(pod, "Unhealthy", f"{label} probe failed: {target}{why}", "Warning")
         if kind == "readiness":
             if ok and counts[0] >= probe.success_threshold:
-                self._report_ready( pod, True,
-                                    generation)
+                self._report_ready(pod, True, generation)
             elif not ok and counts[1] >= probe.failure_threshold:
-                self._report_ready( pod, False,
-                                    generation)
+                self._report_ready(pod, False, generation)
         elif kind == "startup":
             if ok:
                 pod.started_ok = True
                 if pod.template.readiness is None:
-                    self._report_ready( pod,
-                                        True, generation)
+                    self._report_ready(pod, True, generation)
             elif counts[1] >= probe.failure_threshold:
                 self._event(pod, "Killing", f"Container {pod.template.container} failed startup "
                             "probe, will be restarted")
