@@ -35,8 +35,11 @@ test-notebooks: $(STAMP)
 	$(PY) -m pytest --nbval $(NBVAL) solutions/
 	$(PY) -m pytest --nbval-lax $(NBVAL) labs/
 
+# Jupyter refuses to run as root unless told; a container or VM login is often root.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab labs/
+	$(VENV)/bin/jupyter lab $(ROOT_FLAG) labs/
 
 labs: $(STAMP)
 	$(PY) -m releaselab.labgen
