@@ -36,9 +36,23 @@ from ._bluegreen import blue_green
 from ._canary import canary
 from ._gates import Analysis, Measurement, StrategyResult
 from ._rolling import rolling
-from ._steps import (ABORTED, PAUSED, PROMOTED, ROLLED_BACK, SEED_WEIGHTS, SETTLE_S, Pause,
-                     SetWeight, effective_weight, flagger_steps, min_promotion_seconds, pause,
-                     replicas_for_weight, set_weight, steps_for)
+from ._steps import (
+                     ABORTED,
+                     PAUSED,
+                     PROMOTED,
+                     ROLLED_BACK,
+                     SEED_WEIGHTS,
+                     SETTLE_S,
+                     Pause,
+                     SetWeight,
+                     effective_weight,
+                     flagger_steps,
+                     min_promotion_seconds,
+                     pause,
+                     replicas_for_weight,
+                     set_weight,
+                     steps_for,
+)
 
 __all__ = [
     "SetWeight", "Pause", "set_weight", "pause", "steps_for", "flagger_steps",

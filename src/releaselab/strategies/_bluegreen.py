@@ -6,8 +6,19 @@ from typing import Callable, Optional, Sequence
 
 from .._judgement import Judgement, sample_of
 from ..errors import UsageError
+from ._gates import (
+    Analysis,
+    StrategyResult,
+    _answered_by,
+    _deployment_of,
+    _finish,
+    _observe,
+    _replicas,
+    _say,
+    _set_selector,
+    _wait_available,
+)
 from ._steps import ABORTED, PAUSED, PROMOTED, ROLLED_BACK, SETTLE_S
-from ._gates import Analysis, StrategyResult, _answered_by, _deployment_of, _finish, _observe, _replicas, _say, _set_selector, _wait_available
 
 # --------------------------------------------------------------------------- blue-green
 

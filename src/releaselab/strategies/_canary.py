@@ -6,8 +6,30 @@ from typing import Optional
 
 from .._judgement import INCONCLUSIVE, Judgement, sample_of
 from ..errors import UsageError
-from ._steps import PAUSED, PROMOTED, ROLLED_BACK, SEED_WEIGHTS, SETTLE_S, SetWeight, _normalise, effective_weight, replicas_for_weight, steps_for
-from ._gates import Analysis, StrategyResult, _answered_by, _clean, _deployment_of, _finish, _observe, _replicas, _say, _wait_available
+from ._gates import (
+    Analysis,
+    StrategyResult,
+    _answered_by,
+    _clean,
+    _deployment_of,
+    _finish,
+    _observe,
+    _replicas,
+    _say,
+    _wait_available,
+)
+from ._steps import (
+    PAUSED,
+    PROMOTED,
+    ROLLED_BACK,
+    SEED_WEIGHTS,
+    SETTLE_S,
+    SetWeight,
+    _normalise,
+    effective_weight,
+    replicas_for_weight,
+    steps_for,
+)
 
 # --------------------------------------------------------------------------- canary
 

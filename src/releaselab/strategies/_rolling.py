@@ -6,8 +6,17 @@ from typing import Optional
 
 from .._judgement import Judgement, sample_of
 from ..rollout import rollout_status
+from ._gates import (
+    Analysis,
+    StrategyResult,
+    _answered_by,
+    _deployment_of,
+    _finish,
+    _observe,
+    _say,
+    _wait_rollout,
+)
 from ._steps import PROMOTED, ROLLED_BACK
-from ._gates import Analysis, StrategyResult, _answered_by, _deployment_of, _finish, _observe, _say, _wait_rollout
 
 # --------------------------------------------------------------------------- rolling
 

@@ -8,7 +8,6 @@ from typing import Optional, Sequence, Union
 
 from ..errors import UsageError
 
-
 PROMOTED, ROLLED_BACK, ABORTED, PAUSED = "promoted", "rolled_back", "aborted", "paused"
 
 #: After a routing change (Service selector, HTTPRoute weights) the data plane
