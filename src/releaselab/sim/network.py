@@ -31,7 +31,7 @@ def _selects(selector: dict, labels: dict) -> bool:
 class Network:
     def __init__(self, cluster: "Cluster"):
         self.c = cluster
-        #: service name → list of endpoint dicts (the EndpointSlice's content)
+        #: service name → [(pod, ready, serving, terminating)] (the EndpointSlice's content)
         self.slices: dict[str, list] = {}
         #: service name → pods kube-proxy sends to (its delayed view)
         self.proxy_view: dict[str, tuple] = {}
@@ -66,8 +66,7 @@ class Network:
                     if pod.node is None or pod.gone:
                         continue
                     terminating = pod.deleting is not None
-                    endpoints.append({"pod": pod, "ready": pod.ready and not terminating,
-                                      "serving": pod.ready, "terminating": terminating})
+                    endpoints.append((pod, pod.ready and not terminating, pod.ready, terminating))
         if svc is not None and endpoints == self.slices.get(name):
             return
         if svc is None:
@@ -81,10 +80,10 @@ class Network:
 
     @staticmethod
     def routable(endpoints: list) -> tuple:
-        ready = tuple(e["pod"] for e in endpoints if e["ready"])
+        ready = tuple(pod for pod, is_ready, _, _ in endpoints if is_ready)
         if ready:
             return ready
-        return tuple(e["pod"] for e in endpoints if e["serving"] and e["terminating"])
+        return tuple(pod for pod, _, serving, terminating in endpoints if serving and terminating)
 
     @staticmethod
     def _set_view(views: dict, name: str, view: tuple) -> None:
@@ -107,11 +106,11 @@ class Network:
 
     # -- what the EndpointSlice API shows ------------------------------------------------------
     def endpointslice_dict(self, name: str) -> dict:
-        endpoints = [{"addresses": [e["pod"].ip], "nodeName": e["pod"].node,
-                      "targetRef": {"kind": "Pod", "name": e["pod"].name},
-                      "conditions": {"ready": e["ready"], "serving": e["serving"],
-                                     "terminating": e["terminating"]}}
-                     for e in self.slices.get(name, [])]
+        endpoints = [{"addresses": [pod.ip], "nodeName": pod.node,
+                      "targetRef": {"kind": "Pod", "name": pod.name},
+                      "conditions": {"ready": ready, "serving": serving,
+                                     "terminating": terminating}}
+                     for pod, ready, serving, terminating in self.slices.get(name, [])]
         return {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
                 "metadata": {"name": f"{name}-slice", "namespace": "releaselab",
                              "labels": {"kubernetes.io/service-name": name}},
