@@ -5,6 +5,7 @@ import doctest
 import pytest
 
 from releaselab import Lab, manifests
+from releaselab.checks.canary import fresh_lab
 from releaselab.strategies import _steps
 from releaselab.errors import UsageError
 from releaselab.strategies import (Analysis, blue_green, canary, pause, replicas_for_weight,
@@ -14,8 +15,6 @@ ANALYSIS = Analysis(interval_s=5, min_requests=50)
 
 
 def test_doctests():
-    from releaselab.strategies import _steps
-
     result = doctest.testmod(_steps)
     assert result.attempted > 10 and result.failed == 0
 
@@ -43,12 +42,7 @@ def test_step_builders_validate():
 # --------------------------------------------------------------------------- canary
 
 def canary_lab(routing, seed=3):
-    lab = Lab(seed=seed, echo=False)
-    lab.apply("canary/stable.yaml")
-    lab.apply("canary/canary.yaml")
-    lab.apply("canary/gateway.yaml" if routing == "gateway" else "canary/service.yaml")
-    lab.wait_available("web-stable")
-    return lab
+    return fresh_lab(routing, seed=seed)
 
 
 def run_canary(routing, image, **kw):
