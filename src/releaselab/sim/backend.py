@@ -7,6 +7,7 @@ from typing import Callable, Optional
 
 from .. import rollout as r
 from ..errors import NotFoundError, UsageError
+from ..kube._guard import MANAGED_BY_KEY, MANAGED_BY_VALUE
 from ..manifests import Notes, load_images, validate
 from ..timeline import Timeline
 from .cluster import Cluster
@@ -68,6 +69,9 @@ class SimBackend:
     # -- objects ------------------------------------------------------------------------------
     def apply(self, obj: dict) -> dict:
         obj, notes = validate(obj)
+        # As the kind backend does (kube/_guard.prepare_for_apply): what the kit
+        # applies carries its label, so Lab.reset() finds it the same way on both.
+        obj["metadata"]["labels"][MANAGED_BY_KEY] = MANAGED_BY_VALUE
         fresh = self.notes.new(notes)
         self.pending_notes += fresh
         kind, meta = obj["kind"], obj["metadata"]
