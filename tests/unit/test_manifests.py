@@ -34,11 +34,11 @@ RU = "spec.strategy.rollingUpdate"
     (f"{RU}.maxSurge", "25 percent", "a valid percent string"),
     ("spec.replicas", -1, "must be greater than or equal to 0"),
     ("spec.template.metadata.labels", {"app": "api"}, "`selector` does not match template `labels`"),
-    ("spec.strategy.type", "BlueGreen", 'Unsupported value: "BlueGreen"'),
+    ("spec.strategy.type", "BlueGreen", 'Unsupported value: apps.DeploymentStrategy{Type:"BlueGreen"'),
     ("spec.template.spec.containers.0.image", _DELETE, "image: Required value"),
     ("spec.template.spec.containers.0.image", "", "image: Required value"),
-    ("spec.template.spec.containers.0.readinessProbe.periodSeconds", 0,
-     "must be greater than or equal to 1"),
+    ("spec.template.spec.containers.0.readinessProbe.periodSeconds", -1,
+     "must be greater than or equal to 0"),
     ("spec.progressDeadlineSeconds", 0, "must be greater than minReadySeconds"),
 ])
 def test_deployment_rejections(deployment, path, value, expected):
