@@ -332,5 +332,11 @@ def check_namespace(obj: dict, namespace: str) -> None:
 
 
 def require_mapping(obj) -> None:
+    """kubectl decodes apiVersion and kind before anything else: both strings."""
     if not isinstance(obj, dict) or "kind" not in obj:
         raise ManifestError("a manifest document must be a mapping with apiVersion and kind")
+    for key in ("apiVersion", "kind"):
+        if not isinstance(obj.get(key, ""), str):
+            raise ManifestError(f"json: cannot unmarshal {type(obj[key]).__name__} into Go "
+                                f"struct field .{key} of type string; {key} is a string such "
+                                f"as {'apps/v1' if key == 'apiVersion' else 'Deployment'}")
