@@ -64,6 +64,15 @@ class Errors(list):
         raise ManifestError(prefix + body)
 
 
+def unique_name(name: str, path: str, seen: set, rule, errs: Errors) -> None:
+    """A name that must pass ``rule`` and appear once in its list (ports, containers)."""
+    for msg in rule(name):
+        errs.invalid(path, name, msg)
+    if name in seen:
+        errs.duplicate(path, name)
+    seen.add(name)
+
+
 # --- util/validation/validation.go ---------------------------------------------------------
 DNS1123_LABEL = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 DNS1123_SUBDOMAIN = DNS1123_LABEL + r"(\." + DNS1123_LABEL + ")*"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from ._fielderrors import (Errors, is_dns1123_label, is_qualified_name, is_valid_port_name,
+from ._fielderrors import (Errors, is_dns1123_label, unique_name, is_qualified_name, is_valid_port_name,
                            is_valid_port_num, validate_annotations, validate_labels)
 from ._quantity import parse_quantity
 
@@ -86,11 +86,7 @@ def validate_container_ports(ports: list, path: str, errs: Errors) -> None:
         where = f"{path}[{i}]"
         name = port.get("name", "")
         if name:
-            for msg in is_valid_port_name(name):
-                errs.invalid(f"{where}.name", name, msg)
-            if name in names:
-                errs.duplicate(f"{where}.name", name)
-            names.add(name)
+            unique_name(name, f"{where}.name", names, is_valid_port_name, errs)
         number = port.get("containerPort", 0)
         if number == 0:
             errs.required(f"{where}.containerPort")

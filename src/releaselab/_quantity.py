@@ -78,25 +78,23 @@ def _number_text(value: Union[int, float]) -> str:
     return str(value)
 
 
-def parse_cpu(value: Union[str, int, float]) -> int:
-    """Millicores, rounded up as ``Quantity.MilliValue`` does (``0.0001`` is 1m)."""
+def _parsed(value, what: str, example: str) -> Decimal:
     from .errors import ManifestError
 
     try:
-        q = parse_quantity(value)
+        return parse_quantity(value)
     except QuantityError as exc:
-        raise ManifestError(f"resources: cpu {value!r} is not a quantity (e.g. 100m or 0.5): "
+        raise ManifestError(f"resources: {what} {value!r} is not a quantity (e.g. {example}): "
                             f"{exc}") from None
+
+
+def parse_cpu(value: Union[str, int, float]) -> int:
+    """Millicores, rounded up as ``Quantity.MilliValue`` does (``0.0001`` is 1m)."""
+    q = _parsed(value, "cpu", "100m or 0.5")
     return int((q * 1000).to_integral_value(rounding=ROUND_CEILING))
 
 
 def parse_memory(value: Union[str, int, float]) -> int:
     """Whole MiB (bytes rounded up as ``Quantity.Value`` does, then floored to MiB)."""
-    from .errors import ManifestError
-
-    try:
-        q = parse_quantity(value)
-    except QuantityError as exc:
-        raise ManifestError(f"resources: memory {value!r} is not a quantity (e.g. 64Mi or 1Gi): "
-                            f"{exc}") from None
+    q = _parsed(value, "memory", "64Mi or 1Gi")
     return int(q.to_integral_value(rounding=ROUND_CEILING)) // 2**20

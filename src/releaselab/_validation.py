@@ -6,6 +6,15 @@ the defaulting functions (``SetDefaults_Deployment``, ``SetDefaults_Probe``,
 ``ValidateService``), whose errors are reported together on one line.
 Each rule below names the Go function it follows.  Rules that live in the
 OpenAPI schema are not repeated here.
+
+Not reproduced (types and unknown fields of these are still checked by the
+decoder; their Go value rules are not): admission (quotas, LimitRange,
+PodSecurity), volumes and mounts, initContainers, affinity, tolerations,
+securityContext values, dnsPolicy/dnsConfig, imagePullPolicy values; Service
+clusterIP/ipFamilies allocation and immutability, traffic policies,
+sessionAffinityConfig, nodePorts already taken by another Service; the
+Gateway API CRDs' CEL rules and match/filter contents.  Quantities are
+echoed as written, not in the server's canonical form ("2", not "2000m").
 """
 
 from __future__ import annotations
@@ -13,7 +22,7 @@ from __future__ import annotations
 import copy
 
 from . import _gatewayschema, _schema
-from ._fielderrors import (Errors, is_dns1035_label, is_dns1123_label, is_dns1123_subdomain,
+from ._fielderrors import (Errors, is_dns1035_label, unique_name, is_dns1123_label, is_dns1123_subdomain,
                            is_qualified_name, is_valid_label_value, is_valid_port_name,
                            is_valid_port_num, validate_annotations, validate_labels)
 from ._podvalidation import PROBES, validate_pod_template
@@ -273,11 +282,7 @@ def validate_service_spec(spec: dict, errs: Errors) -> None:
         if len(ports) > 1 and not name:
             errs.required(f"{where}.name")
         elif name:
-            for msg in is_dns1123_label(name):
-                errs.invalid(f"{where}.name", name, msg)
-            if name in names:
-                errs.duplicate(f"{where}.name", name)
-            names.add(name)
+            unique_name(name, f"{where}.name", names, is_dns1123_label, errs)
         for msg in is_valid_port_num(port.get("port", 0)):
             errs.invalid(f"{where}.port", port.get("port", 0), msg)
         if port.get("protocol") not in ("SCTP", "TCP", "UDP"):
@@ -319,16 +324,13 @@ def default_gateway_api(obj: dict) -> None:
 
 
 def check_namespace(obj: dict, namespace: str) -> None:
-    """The kit's namespace rule, worded as the kind backend's guard words it (kube/_guard.py)."""
-    from .errors import ContextRefusedError
+    """The kit's namespace rule: the kind backend's guard decides, so the line is the same."""
+    meta = obj.get("metadata")
+    if isinstance(meta, dict) and meta.get("namespace") not in (None, "", namespace):
+        from .kube import _guard      # pure rules, no kubernetes import
 
-    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
-    given = meta.get("namespace")
-    if given and given != namespace:
-        raise ContextRefusedError(
-            f"refusing to apply {obj.get('kind', 'object')} {meta.get('name')!r} to namespace "
-            f"{given!r}: the kit only works in namespace {namespace!r}; remove metadata.namespace "
-            f"or set it to {namespace!r}")
+        _guard.prepare_for_apply({"kind": obj.get("kind"), "metadata": {
+            "name": meta.get("name"), "namespace": meta["namespace"]}}, namespace)
 
 
 def require_mapping(obj) -> None:

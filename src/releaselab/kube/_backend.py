@@ -257,7 +257,8 @@ class KubeBackend:
     def now(self) -> float:
         return time.monotonic() - self._t0
 
-    def apply(self, obj: dict) -> dict:
+    def _prepare_apply(self, obj: dict):
+        """The guard's checks before an apply or its dry run: (kind, name, res, body, existing)."""
         if not isinstance(obj, dict) or not obj.get("kind") or \
                 not (obj.get("metadata") or {}).get("name"):
             raise ManifestError("an object to apply needs kind and metadata.name")
@@ -272,6 +273,10 @@ class KubeBackend:
         if existing is not None:
             existing.setdefault("kind", kind)
             _guard.require_managed(existing, "apply over", self.namespace)
+        return kind, name, res, body, existing
+
+    def apply(self, obj: dict) -> dict:
+        kind, name, res, body, existing = self._prepare_apply(obj)
         try:
             return self._do(f"apply {kind} {name!r}", _keep_api_exception(res.apply), name, body)
         except _Unapplied as wrapped:
@@ -290,20 +295,7 @@ class KubeBackend:
         apply — defaults, validation, admission, immutable fields against the stored object —
         and stores nothing.  A server that has no server-side apply (HTTP 415, or 404 from
         the test emulator) cannot dry-run it; the kit's own checks, already passed, stand."""
-        if not isinstance(obj, dict) or not obj.get("kind") or \
-                not (obj.get("metadata") or {}).get("name"):
-            raise ManifestError("an object to apply needs kind and metadata.name")
-        kind, name = obj["kind"], obj["metadata"]["name"]
-        res = self._res(kind)
-        body = _guard.prepare_for_apply(obj, self.namespace)
-        body.setdefault("apiVersion", res.api_version)
-        try:
-            existing = self.get(kind, name)
-        except NotFoundError:
-            existing = None
-        if existing is not None:
-            existing.setdefault("kind", kind)
-            _guard.require_managed(existing, "apply over", self.namespace)
+        kind, name, res, body, _ = self._prepare_apply(obj)
         what = f"apply {kind} {name!r} (dry run)"
         try:
             return self._do(what, _keep_api_exception(res.dry_run_apply), name, body)
