@@ -23,33 +23,30 @@ GREY = "#9a9a9a"
 #: A share of None means the pod gets no traffic (shown dashed).
 PHASES = {
     "rolling": [
-        ("before", "Service web\n(selector app: web)",
-         [("v1", "old", "ready", 25)] * 4),
-        ("during: wave 1 of 4", "Service web\n(selector app: web)",
+        ("before", "Service web\napp: web", [("v1", "old", "ready", 25)] * 4),
+        ("during a wave", "Service web\napp: web",
          [("v1", "old", "ready", 33), ("v1", "old", "ready", 33),
-          ("v1", "old", "terminating:\nout of the endpoints", None),
-          ("v2", "new", "ready", 33), ("v2", "new", "starting:\nnot ready yet", None)]),
-        ("after", "Service web\n(selector app: web)",
-         [("v2", "new", "ready", 25)] * 4),
+          ("v1", "old", "terminating", None),
+          ("v2", "new", "ready", 33), ("v2", "new", "not ready", None)]),
+        ("after", "Service web\napp: web", [("v2", "new", "ready", 25)] * 4),
     ],
     "blue-green": [
-        ("before", "Service web\n(selector color: blue)",
-         [("blue v1", "old", "ready", 25)] * 4 + [("green: no pods", "off", "idle", None)]),
-        ("during: green deployed, tested\nthrough web-preview", "Service web\n(color: blue)",
+        ("before", "Service web\ncolor: blue",
+         [("blue v1", "old", "ready", 25)] * 4 + [("green", "off", "no pods", None)]),
+        ("during: green tested", "Service web\ncolor: blue",
          [("blue v1", "old", "ready", 25)] * 4
-         + [("green v2 ×4", "new", "tests only\n(web-preview)", None)]),
-        ("after the switch", "Service web\n(selector color: green)",
-         [("blue v1 ×4", "old", "kept 30 s,\nthen scaled to 0", None)]
+         + [("green v2", "new", "preview only", None)]),
+        ("after the switch", "Service web\ncolor: green",
+         [("blue v1", "old", "kept 30 s", None)]
          + [("green v2", "new", "ready", 25)] * 4),
     ],
     "canary": [
-        ("before", "Gateway web\n(HTTPRoute)",
-         [("stable v1", "old", "weight 100", 100), ("canary: no pods", "off", "weight 0", None)]),
-        ("during: setWeight 5", "Gateway web\n(HTTPRoute)",
+        ("before", "Gateway web\nHTTPRoute",
+         [("stable v1", "old", "weight 100", 100), ("canary", "off", "no pods", None)]),
+        ("during: setWeight 5", "Gateway web\nHTTPRoute",
          [("stable v1", "old", "weight 95", 95), ("canary v2", "new", "weight 5", 5)]),
-        ("after promotion", "Gateway web\n(HTTPRoute)",
-         [("stable v2", "new", "weight 100", 100), ("canary: scaled to 0", "off", "weight 0",
-                                                    None)]),
+        ("after promotion", "Gateway web\nHTTPRoute",
+         [("stable v2", "new", "weight 100", 100), ("canary", "off", "scaled to 0", None)]),
     ],
 }
 
@@ -64,7 +61,7 @@ def _box(ax, x, y, w, h, text, face, hatch=None, dashed=False, fontsize=8, text_
     from matplotlib.patches import FancyBboxPatch
 
     ax.add_patch(FancyBboxPatch((x, y), w, h, boxstyle="round,pad=0.01,rounding_size=0.02",
-                                facecolor=face, edgecolor="black", hatch=hatch,
+                                facecolor=face, edgecolor="black", hatch=hatch, clip_on=False,
                                 linestyle="--" if dashed else "-", linewidth=1.0))
     ax.text(x + w / 2, y + h / 2, text, ha="center", va="center", fontsize=fontsize,
             color=text_color, bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85,
@@ -92,32 +89,32 @@ def strategy_diagram(strategy: str):
 
     if strategy not in PHASES:
         raise ValueError(f"strategy={strategy!r}: one of {', '.join(PHASES)}")
-    fig, axes = plt.subplots(1, 3, figsize=(11, 4.2))
+    fig, axes = plt.subplots(1, 3, figsize=(10.5, 4.5))
     for ax, (title, router, pods) in zip(axes, PHASES[strategy]):
-        ax.set_xlim(0, 1)
+        ax.set_xlim(-0.02, 1.03)
         ax.set_ylim(0, 1)
         ax.axis("off")
-        ax.set_title(title, fontsize=10)
-        _box(ax, 0.0, 0.44, 0.16, 0.12, "clients", "white", fontsize=8)
-        _box(ax, 0.24, 0.40, 0.26, 0.20, router, "#f2f2f2", fontsize=7.5)
-        _arrow(ax, (0.16, 0.5), (0.24, 0.5), 100)
+        ax.set_title(title, fontsize=11)
+        _box(ax, 0.0, 0.44, 0.15, 0.12, "clients", "white", fontsize=8.5)
+        _box(ax, 0.18, 0.38, 0.29, 0.24, router, "#f2f2f2", fontsize=8)
+        _arrow(ax, (0.15, 0.5), (0.19, 0.5), 100)
         n = len(pods)
-        height = min(0.15, 0.9 / n - 0.03)
+        height = min(0.16, 0.9 / n - 0.025)
         for i, (label, version, state, share) in enumerate(pods):
             y = 0.95 - (i + 1) * (0.9 / n) + (0.9 / n - height) / 2
             face = {"old": OLD, "new": NEW, "off": "white"}[version]
             text = f"{label}\n{state}" if state not in ("ready",) else label
-            _box(ax, 0.64, y, 0.34, height, text, face,
+            _box(ax, 0.64, y, 0.38, height, text, face,
                  hatch=NEW_HATCH if version == "new" else None,
-                 dashed=share is None, fontsize=7)
+                 dashed=share is None, fontsize=8)
             if share is not None:
                 end = (0.64, y + height / 2)
-                _arrow(ax, (0.50, 0.5), end, share)
-                ax.text(0.57, (0.5 + end[1]) / 2 + 0.015, f"{share} %", fontsize=7,
+                _arrow(ax, (0.46, 0.5), end, share)
+                ax.text(0.55, (0.5 + end[1]) / 2, f"{share} %", fontsize=8,
                         ha="center", va="bottom",
                         bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.9,
                               "pad": 0.5})
-    fig.suptitle(f"{strategy}: {CAPTIONS[strategy]}", fontsize=11)
+    fig.suptitle(f"{strategy}: {CAPTIONS[strategy]}", fontsize=11.5)
     fig.tight_layout()
     return fig
 
@@ -136,7 +133,7 @@ def termination_diagram(propagation_s: float = 0.30, prestop_s: float = 2.0,
     import matplotlib.pyplot as plt
     from matplotlib.patches import FancyArrowPatch
 
-    fig, ax = plt.subplots(figsize=(11, 4.6))
+    fig, ax = plt.subplots(figsize=(9.5, 5.0))
     ax.set_xlim(-0.2, 10.4)
     ax.set_ylim(0, 10)
     ax.axis("off")
@@ -152,7 +149,7 @@ def termination_diagram(propagation_s: float = 0.30, prestop_s: float = 2.0,
             fontweight="bold", va="bottom")
 
     def step(lane, x0, x1, text, face, hatch=None):
-        _box(ax, x0, lanes[lane] - 0.6, x1 - x0, 1.2, text, face, hatch=hatch, fontsize=8)
+        _box(ax, x0, lanes[lane] - 0.7, x1 - x0, 1.4, text, face, hatch=hatch, fontsize=8.5)
 
     def link(lane, x0, x1):
         ax.add_patch(FancyArrowPatch((x0, lanes[lane]), (x1, lanes[lane]), arrowstyle="-|>",
