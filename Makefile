@@ -1,6 +1,6 @@
 # releaselab — every target sets up .venv from requirements.txt first (once).
 #   make book   build the book, running every lab on the simulator
-#   make test   run every test (unit, property, conformance, notebooks)
+#   make test   run every test (unit, property, conformance, notebooks, the book in a browser)
 #   make lab    open JupyterLab on labs/
 #   make labs   regenerate labs/ from solutions/
 #   make solutions  re-run solutions/ in place (refresh their stored outputs), then make labs
@@ -10,7 +10,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 NBVAL  := -p no:cacheprovider --nbval-current-env
 
-.PHONY: setup book test test-unit test-notebooks lab labs solutions benchmarks clean
+.PHONY: setup book test test-unit test-notebooks test-browser lab labs solutions benchmarks clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,16 +24,21 @@ book: $(STAMP)
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
 	@echo "The book is ready: open _build/html/index.html"
 
-test: test-unit test-notebooks
+test: test-unit test-notebooks test-browser
 
 test-unit: $(STAMP)
-	$(PY) -m pytest tests -p no:cacheprovider
+	$(PY) -m pytest tests -p no:cacheprovider --ignore=tests/browser
 
 # nbval's strict/lax mode is per pytest session: solutions are compared
 # strictly (they are deterministic on the simulator), labs only for errors.
 test-notebooks: $(STAMP)
 	$(PY) -m pytest --nbval $(NBVAL) solutions/
 	$(PY) -m pytest --nbval-lax $(NBVAL) labs/
+
+# The built book in headless Debian Chromium (apt-get install chromium fonts-noto-cjk);
+# builds the book first (a rebuild reuses the execution cache).
+test-browser: book
+	$(PY) -m pytest tests/browser -p no:cacheprovider
 
 # Jupyter refuses to run as root unless told; a container or VM login is often root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
