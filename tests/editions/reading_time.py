@@ -18,7 +18,9 @@ does):
 The total is rounded up to 5 minutes. It leaves out the live widgets (they
 need a kernel) and re-running the chapter's code, which the labs cover.
 
-    python tests/editions/reading_time.py        # the table, for every chapter
+    python tests/editions/reading_time.py           # the table, for every chapter
+    python tests/editions/reading_time.py --write   # and put the times into the chapters'
+                                                    # boxes and book/course-plan.md
 """
 
 from __future__ import annotations
@@ -143,20 +145,95 @@ def estimate(path: Path) -> Estimate:
     return Estimate(words, code_lines, figures, outputs, exercises)
 
 
-def main() -> None:
+def _edition(root: Path):
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location("releaselab_book_edition",
+                                                  root / "book" / "instructor" / "edition.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _hours(minutes: int) -> str:
+    return f"{minutes // 60} h {minutes % 60:02d}"
+
+
+def write(root: Path, minutes: dict[str, int]) -> list[str]:
+    """Put ``minutes`` ({"book/canary": 30, ...}) into the chapters' boxes and the course plan.
+
+    Rewrites only the numbers that follow from the reading times: each box's
+    "About N minutes", the course plan's path table and its total, and the
+    four-week module's reading cells, week totals and grand total. The
+    one-day workshop does not depend on them. Returns the files changed.
+    """
+    changed = []
+    for chapter, m in minutes.items():
+        path = root / f"{chapter}.md"
+        text = path.read_text(encoding="utf-8")
+        new = re.sub(r"(\*\*Time\.\*\* About )\d+( minutes)", rf"\g<1>{m}\2", text, count=1)
+        if new != text:
+            path.write_text(new, encoding="utf-8")
+            changed.append(path.name)
+    plan_path = root / "book" / "course-plan.md"
+    plan = plan_path.read_text(encoding="utf-8")
+    by_doc = {c.split("/", 1)[1]: m for c, m in minutes.items()}
+
+    def path_row(match):
+        return f"{match.group(1)}{by_doc[match.group(2)]} min |"
+
+    plan = re.sub(r"^(\| \d+ \| \{doc\}`([\w-]+)`[^|]*\| )\d+ min \|", path_row, plan, flags=re.M)
+    total = sum(by_doc.values())
+    plan = re.sub(r"\*\*\d+ h \d\d\*\* \(\d+ h \d\d without kind\)",
+                  f"**{_hours(total)}** ({_hours(total - by_doc.get('kind-setup', 0))} "
+                  "without kind)", plan)
+
+    def reading_cell(match):
+        docs = re.findall(r"\{doc\}`([\w-]+)` \((\d+)\)", match.group(2))
+        cell = match.group(2)
+        for doc, _ in docs:
+            cell = re.sub(rf"(\{{doc\}}`{doc}` \()\d+\)", rf"\g<1>{by_doc[doc]})", cell)
+        return f"| reading at home | {sum(by_doc[d] for d, _ in docs)} |{cell}"
+
+    plan = re.sub(r"^\| reading at home \| (\d+) \|(.*)$", reading_cell, plan, flags=re.M)
+    weeks, reading = [], 0
+    for match in re.finditer(r"^### (Week \d — .*?)\((\d+) minutes(.*?)\)\n\n(.*?)"
+                             r"(?=\n### |\nOver the)", plan, re.M | re.S):
+        parts = [int(x) for x in re.findall(r"^\| [^|]+ \| (\d+) \|", match.group(4), re.M)]
+        weeks.append((match.group(0), match.group(1), sum(parts), match.group(3), match.group(4)))
+        reading += int(re.search(r"^\| reading at home \| (\d+) \|", match.group(4), re.M).group(1))
+    for old, title, week_total, rest, body in weeks:
+        plan = plan.replace(old, f"### {title}({week_total} minutes{rest})\n\n{body}")
+    seminars = len(weeks) * 60
+    labs = len(weeks) * 120
+    grand = reading + seminars + labs
+    plan = re.sub(r"Over the four weeks: \d+ minutes of reading, \d+ of seminars and \d+ of lab\n"
+                  r"sessions — \d+ h \d+ in all\.",
+                  f"Over the four weeks: {reading} minutes of reading, {seminars} of seminars and "
+                  f"{labs} of lab\nsessions — {grand // 60} h {grand % 60} in all.", plan)
+    if plan != plan_path.read_text(encoding="utf-8"):
+        plan_path.write_text(plan, encoding="utf-8")
+        changed.append(plan_path.name)
+    return changed
+
+
+def main(argv: list[str]) -> None:
     import yaml
 
     root = Path(__file__).resolve().parents[2]
     toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("edition", root / "book/instructor/edition.py")
-    edition = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(edition)
-    for chapter in edition.taught_chapters(toc):
+    minutes = {}
+    for chapter in _edition(root).taught_chapters(toc):
         e = estimate(root / f"{chapter}.md")
+        minutes[chapter] = e.minutes
         print(f"{chapter:36} {e.minutes:3d} min ({e.exact_minutes:5.1f}): {e.explain()}")
+    if argv == ["--write"]:
+        print("updated:", ", ".join(write(root, minutes)) or "nothing (all up to date)")
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    main(sys.argv[1:])

@@ -73,8 +73,8 @@ def test_learning_path_box(chapter):
     estimate = reading_time.estimate(ROOT / f"{chapter}.md")
     assert abs(stated - estimate.minutes) <= 5, (
         f"{chapter}: the box says {stated} min, the estimate is {estimate.minutes} min "
-        f"({estimate.explain()}); update the box and book/course-plan.md "
-        "(python tests/editions/reading_time.py prints every chapter's)")
+        f"({estimate.explain()}): `python tests/editions/reading_time.py --write` puts every "
+        "chapter's time into its box and book/course-plan.md")
     assert "course-plan-estimates" in body, f"{chapter}: the time must link to how it is estimated"
 
 
