@@ -28,9 +28,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
+from test_learning_path import ROOT, TOC, edition
+
 SITE = ROOT / "_build" / "html"
 ENVIRONMENT = ROOT / "_build" / ".doctrees" / "environment.pickle"
 MIN_NEEDLE = 12          # characters: a shorter line of solution code says nothing alone
@@ -75,18 +75,7 @@ def normalise(text: str) -> str:
 
 
 def _toc_sources() -> list[Path]:
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
-    names = [toc["root"]]
-
-    def walk(items):
-        for item in items or []:
-            if "file" in item:
-                names.append(item["file"])
-            walk(item.get("sections"))
-
-    for part in toc["parts"]:
-        walk(part["chapters"])
-    return [next(ROOT.glob(f"{name}.*")) for name in names]
+    return [next(ROOT.glob(f"{name}.*")) for name in edition.entries(TOC)]
 
 
 @pytest.fixture(scope="module")
