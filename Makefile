@@ -1,5 +1,5 @@
 # releaselab — every target sets up .venv from requirements.txt first (once).
-#   make book   build the book (student edition), running every lab on the simulator
+#   make book   build the book (student edition): chapters computed on the simulator, labs as exercise sheets
 #   make book-instructor  build the instructor edition (+ solutions, lab guides, question bank)
 #   make test   run every test (unit, property, conformance, notebooks, editions)
 #   make lab    open JupyterLab on labs/
