@@ -45,7 +45,7 @@ NOT_TAUGHT = frozenset({"book/intro", "book/course-plan", "book/glossary", "book
 
 BANNER = ("Instructor edition: it contains the lab solutions and the answers. "
           "Do not publish it where students can see it; give students the "
-          "edition <code>make book</code> builds.")
+          "edition that make book builds.")
 
 
 class EditionError(Exception):

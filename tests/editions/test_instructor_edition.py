@@ -117,8 +117,21 @@ def test_question_bank_page(chapter):
             continue
         options = re.findall(r"^- \*\*([A-Z])\.\*\* ", question, re.M)
         assert len(options) >= 3, f"{page.name}: a multiple-choice question with {options}"
-        right = re.match(r": ([A-Z])\n", answer)
-        assert right and right.group(1) in options, f"{page.name}: 'Answer: X' names an option"
+        assert answer.startswith("\n"), f"{page.name}: the title 'Answer' must not give it away"
+        right = re.search(r"^\*\*The answer is ([A-Z])\.\*\*", answer, re.M)
+        assert right and right.group(1) in options, (
+            f"{page.name}: '**The answer is X.**' names an option")
         for wrong in set(options) - {right.group(1)}:
             assert f"**Why not {wrong}:**" in answer, (
                 f"{page.name}: the answer must say why option {wrong} is wrong")
+
+
+def test_right_answers_are_spread_over_the_letters():
+    """A bank whose right answer is nearly always "A" gives itself away."""
+    letters = [re.search(r"\*\*The answer is ([A-Z])\.\*\*", answer).group(1)
+               for page in sorted(QUESTIONS.glob("*.md")) if page.name != "index.md"
+               for kind, _, answer in _questions(page) if kind == "multiple choice"]
+    assert letters
+    worst = max(set(letters), key=letters.count)
+    assert letters.count(worst) <= 0.4 * len(letters), (
+        f"{letters.count(worst)} of {len(letters)} right answers are {worst}")
