@@ -24,7 +24,6 @@ the conformance suite on a real kind cluster (RELEASELAB_BACKEND=kind).
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import http.server
 import json
@@ -35,8 +34,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-kmock = pytest.importorskip("kmock")
+pytest.importorskip("kmock")
 pytest.importorskip("kubernetes")
+
+from kmockutil import Emulator, write_kubeconfig  # noqa: E402
 
 from releaselab.errors import (BackendError, ContextRefusedError, NotFoundError,  # noqa: E402
                                UsageError)
@@ -46,58 +47,6 @@ REPO = Path(__file__).resolve().parents[2]
 WEB_YAML = REPO / "cluster" / "manifests" / "rolling" / "web.yaml"
 NS = "releaselab"
 DEPLOY = ("apps/v1/deployments", NS, "web")
-
-
-class Emulator:
-    """kmock's KubernetesEmulator on a free loopback port, in its own thread and loop."""
-
-    def __init__(self) -> None:
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
-        self._thread.start()
-        assert self._ready.wait(10), "the emulator did not start"
-
-    async def _main(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        async with kmock.KubernetesEmulator() as k8s, kmock.Server(k8s) as server:
-            self.k8s, self.url = k8s, str(server.url).rstrip("/")
-            # Declare the kinds the backend lists, so an empty list is [] and not a 404.
-            for res in ("apps/v1/deployments", "apps/v1/replicasets", "v1/pods", "v1/services",
-                        "v1/events", "gateway.networking.k8s.io/v1/gateways",
-                        "gateway.networking.k8s.io/v1/httproutes"):
-                k8s.resources[res] = {}
-            self._ready.set()
-            await self._stop.wait()
-
-    def stop(self) -> None:
-        self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(10)
-
-    @property
-    def requests(self) -> list:
-        return list(self.k8s._requests)
-
-    def obj(self, key) -> dict:
-        return copy.deepcopy(self.k8s.objects[key].raw)
-
-    def holds(self, key) -> bool:
-        try:
-            return not self.k8s.objects[key].deleted
-        except KeyError:
-            return False
-
-
-def write_kubeconfig(path: Path, server: str, contexts=("kind-releaselab",),
-                     current="kind-releaselab") -> Path:
-    path.write_text(yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config",
-        "clusters": [{"name": "c", "cluster": {"server": server}}],
-        "users": [{"name": "u", "user": {"token": "t"}}],
-        "contexts": [{"name": n, "context": {"cluster": "c", "user": "u"}} for n in contexts],
-        "current-context": current,
-    }))
-    return path
 
 
 @pytest.fixture
