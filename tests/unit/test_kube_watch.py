@@ -101,12 +101,25 @@ def test_image_pull_errors_and_restarts():
     assert (rec.restarts, rec.waiting_reason) == (3, "CrashLoopBackOff")
 
 
-def test_a_pod_older_than_the_backend_keeps_the_clusters_times():
+def test_a_pod_older_than_the_backend_starts_at_zero_not_at_a_negative_time():
+    # On kind the first list shows what an earlier run left: the Timeline begins at the
+    # Lab's start, so the pod is there at 0 (issue 10 item 3), never at -120.
     old = pod("Running", created=-120, conditions=[("PodScheduled", "True", -119),
                                                    ("Ready", "True", -100)],
-              statuses=[{"name": "web", "state": {"running": {"startedAt": ts(-110)}}}])
+              statuses=[{"name": "web", "state": {"running": {"startedAt": ts(-110)}}}],
+              deleting=-5)
     rec = pod_record(old, "ADDED", 0.3, WALL0)
-    assert (rec.created, rec.scheduled, rec.started, rec.ready) == (-120, -119, -110, -100)
+    assert (rec.created, rec.scheduled, rec.started, rec.ready, rec.terminating) == (
+        0.0, 0.0, 0.0, 0.0, 0.0)
+    assert rec.state_at(0.0) == "Terminating"
+    # A stage reached after the start keeps the time the watch saw it.
+    rec = pod_record(pod(created=-30, conditions=[("PodScheduled", "True", -29)]), "ADDED",
+                     0.2, WALL0)
+    rec = pod_record(pod(created=-30, conditions=[("PodScheduled", "True", -29),
+                                                  ("Ready", "True", 2)]), "MODIFIED", 2.4, WALL0,
+                     rec)
+    assert (rec.created, rec.ready) == (0.0, 2.4)
+    assert rec.state_at(1.0) == "Pending" and rec.state_at(2.5) == "Ready"
 
 
 def test_version_from_env_or_image_tag():

@@ -8,8 +8,10 @@ below runs one thread per kind that lists, then watches, and feeds them.
 Times.  A stage's time is when the watch *saw* it (seconds since the
 backend started, monotonic), because the cluster's own timestamps have one
 second resolution, too coarse for a rollout that takes ten.  A stage that
-was already reached before the backend started (seen in the first list) gets
-the cluster's timestamp instead, which is then negative.
+was already reached before the backend started (a pod left by an earlier
+run, seen in the first list) is put at 0: the Timeline begins when the Lab
+began, so such a pod shows as already there (created, ready ... at 0), never
+at a negative time that would stretch every plot back to the previous run.
 """
 
 from __future__ import annotations
@@ -38,11 +40,12 @@ def parse_time(value: Optional[str]) -> Optional[float]:
 def _stage_time(cluster_ts, t_seen: float, wall0: float) -> float:
     """When a stage happened, relative to the backend's start (see the module docstring).
 
-    ``cluster_ts`` is the cluster's timestamp (RFC 3339 string or POSIX seconds) or None."""
+    ``cluster_ts`` is the cluster's timestamp (RFC 3339 string or POSIX seconds) or None.
+    A stage from before the start is at 0.0, the Timeline's beginning."""
     posix = cluster_ts if isinstance(cluster_ts, (int, float)) else parse_time(cluster_ts)
     if posix is not None and posix < wall0 - _CLOCK_SLACK:
-        return round(posix - wall0, 3)
-    return round(t_seen, 3)
+        return 0.0
+    return round(max(t_seen, 0.0), 3)
 
 
 def _owner(obj: dict, kind: str) -> Optional[str]:
