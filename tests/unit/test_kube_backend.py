@@ -478,3 +478,9 @@ def test_lab_reset_deletes_the_kits_objects_by_label(backend, emu):
     lists = [r for r in emu.requests if r.method == "GET" and r.url.path.endswith("deployments")]
     assert lists and all(r.params.get("labelSelector") == f"{MANAGED_BY_KEY}=releaselab"
                          for r in lists)
+
+
+@pytest.mark.parametrize("timeout", [float("nan"), float("inf"), -1, None, "5"])
+def test_wait_refuses_a_timeout_it_could_never_reach(backend, timeout):
+    with pytest.raises(UsageError, match="timeout must be seconds"):
+        backend.wait(None, timeout)

@@ -15,9 +15,9 @@ over.
 
 from __future__ import annotations
 
-import atexit
 import copy
 import json
+import math
 import os
 import random
 import sys
@@ -163,7 +163,11 @@ class KubeBackend:
                                "pip install -r requirements.txt") from exc
         self._t0 = time.monotonic()
         self._wall0 = time.time()
+        # The clock threads use must not hold the backend: a Lab dropped or replaced in
+        # a notebook is then freed, and its finalizer stops those threads.
+        self._clock = _Clock(self._t0)
         self.timeline = Timeline()
+        self.pending_notes: list[str] = []
         self.namespace = namespace
         self.request_timeout = request_timeout
         self.host_node_ports = tuple(host_node_ports)
@@ -202,11 +206,13 @@ class KubeBackend:
                 "pods": core.list_namespaced_pod,
                 "replicasets": apps.list_namespaced_replica_set,
                 "events": core.list_namespaced_event,
-            }, namespace, self.now, self._wall0)
+            }, namespace, self._clock, self._wall0)
             self.watcher.start()
-        # A notebook kernel that exits (or a script that forgets close()) must
-        # not leave clients firing at the cluster; weakly, so a Lab can be freed.
-        atexit.register(_close_at_exit, weakref.ref(self))
+        # close() by hand, at the end of a `with Lab()`, when the backend is garbage-
+        # collected (a notebook's `lab = Lab()` run twice drops the first), or at exit
+        # (weakref.finalize runs its pending callbacks then): never a thread left behind.
+        self._finalizer = weakref.finalize(self, _release, self._probers, self.watcher,
+                                           self.api_client)
 
     # -- helpers -------------------------------------------------------------
     def _res(self, kind: str) -> _Resource:
@@ -251,7 +257,7 @@ class KubeBackend:
 
     # -- the Backend protocol --------------------------------------------------
     def now(self) -> float:
-        return time.monotonic() - self._t0
+        return self._clock()
 
     def apply(self, obj: dict) -> dict:
         if not isinstance(obj, dict) or not obj.get("kind") or \
@@ -363,7 +369,7 @@ class KubeBackend:
                       timeout_s: float = 1.0) -> Prober:
         host, port = self.resolve_target(target)
         prober = Prober(host, port, target=target, rps=rps, sink=self.timeline.requests.append,
-                        clock=self.now, timeout_s=timeout_s, poisson=poisson,
+                        clock=self._clock, timeout_s=timeout_s, poisson=poisson,
                         rng=random.Random(self._rng.random()))
         self._probers.append(prober.start())
         return prober
@@ -374,11 +380,18 @@ class KubeBackend:
         handle.stop()
         if handle in self._probers:
             self._probers.remove(handle)
+        if handle.skipped:
+            self.pending_notes.append(
+                f"note: the prober could not keep up and did not send {handle.skipped} of "
+                f"{handle.sent + handle.skipped} scheduled requests (behind schedule, or "
+                f"{handle.max_in_flight} already in flight); they are not counted")
 
     # -- time ----------------------------------------------------------------------
     def wait(self, until: Optional[Callable[[], bool]] = None, timeout: float = 60.0) -> bool:
         """Real time: poll ``until()`` every ``poll_interval`` s, with a progress line."""
-        if timeout is None or timeout < 0:
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or \
+                not math.isfinite(timeout) or timeout < 0:
+            # NaN passes `timeout < 0` and then never reaches its deadline: refuse it.
             raise UsageError(f"timeout must be seconds ≥ 0, not {timeout!r}")
         start = time.monotonic()
         deadline = start + timeout
@@ -420,16 +433,29 @@ class KubeBackend:
         if self._closed:
             return
         self._closed = True
-        self._stop_all_traffic()
-        if self.watcher is not None:
-            self.watcher.stop()
-        self.api_client.close()
+        self._finalizer()
 
 
-def _close_at_exit(ref) -> None:
-    backend = ref()
-    if backend is not None:
-        backend.close()
+class _Clock:
+    """Seconds since ``t0`` on the monotonic clock (a callable that holds no backend)."""
+
+    __slots__ = ("t0",)
+
+    def __init__(self, t0: float) -> None:
+        self.t0 = t0
+
+    def __call__(self) -> float:
+        return time.monotonic() - self.t0
+
+
+def _release(probers: list, watcher: Optional[Watcher], api_client) -> None:
+    """Stop the clients, then the watches, then close the connection pool — in that order."""
+    for prober in list(probers):
+        prober.stop()
+    probers.clear()
+    if watcher is not None:
+        watcher.stop()
+    api_client.close()
 
 
 def _raise(exc):
