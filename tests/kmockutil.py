@@ -21,7 +21,10 @@ import yaml
 class Emulator:
     """kmock's KubernetesEmulator on a free loopback port, in its own thread and loop."""
 
-    def __init__(self) -> None:
+    def __init__(self, version: str = "v1.36.1") -> None:
+        # kmock answers GET /version with an old k3s by default; a kind v0.32 cluster
+        # runs v1.36.1.  Tests of older servers pass their own.
+        self.version = version
         self._ready = threading.Event()
         self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
         self._thread.start()
@@ -32,6 +35,10 @@ class Emulator:
         self._stop = asyncio.Event()
         async with kmock.KubernetesEmulator() as k8s, kmock.Server(k8s) as server:
             self.k8s, self.url = k8s, str(server.url).rstrip("/")
+            major, minor = self.version.lstrip("v").split(".")[:2]
+            for path in ("/version", "/version/"):       # the client asks for /version/
+                k8s[f"get {path}"] << {"major": major, "minor": minor,
+                                       "gitVersion": self.version}
             # Declare the kinds the backend lists, so an empty list is [] and not a 404.
             for res in ("apps/v1/deployments", "apps/v1/replicasets", "v1/pods", "v1/services",
                         "v1/events", "gateway.networking.k8s.io/v1/gateways",

@@ -64,13 +64,41 @@ def _container(objects: list[dict]) -> dict:
     return containers[0]
 
 
+def prestop_hook(seconds, lab=None, current: Optional[dict] = None) -> dict:
+    """A ``lifecycle`` that sleeps ``seconds`` before SIGTERM, in a form the cluster knows.
+
+    The ``sleep`` action (``preStop: {sleep: {seconds: N}}``) needs Kubernetes
+    1.30 (on by default; :mod:`releaselab.kube._version`).  On an older API
+    server — ``lab`` on kind reports its version — and when the manifest
+    already sleeps through ``exec`` (``current``), the hook is
+    ``exec: {command: ["sleep", "N"]}`` instead: the demo image has a
+    ``sleep`` binary (python:3.12-slim), and the simulator runs both forms alike.
+    """
+    from ..kube._version import SLEEP_ACTION_SINCE
+
+    version = getattr(getattr(lab, "backend", None), "server_version", None)
+    old_server = version is not None and tuple(version[:2]) < SLEEP_ACTION_SINCE
+    uses_exec = "exec" in ((current or {}).get("preStop") or {})
+    if old_server or uses_exec:
+        return {"preStop": {"exec": {"command": ["sleep", prestop_seconds(seconds)]}}}
+    return {"preStop": {"sleep": {"seconds": seconds}}}
+
+
+def prestop_seconds(seconds) -> str:
+    """``2`` → ``"2"``, ``1.5`` → ``"1.5"`` (sleep(1) takes fractions; the action whole seconds)."""
+    return f"{seconds:g}" if isinstance(seconds, float) else str(seconds)
+
+
 def variant(source, *, env: Optional[dict] = None, readiness=_UNCHANGED, prestop=_UNCHANGED,
-            grace=_UNCHANGED, max_surge=_UNCHANGED, max_unavailable=_UNCHANGED) -> list[dict]:
+            grace=_UNCHANGED, max_surge=_UNCHANGED, max_unavailable=_UNCHANGED,
+            lab=None) -> list[dict]:
     """A copy of a manifest (path, YAML text, dict or list) with its shutdown settings changed.
 
     ``env``: variables to set (``{"SHUTDOWN": "graceful"}``; a value None removes one);
     ``readiness``: False removes the readiness probe, a dict replaces it;
-    ``prestop``: seconds of a ``sleep`` preStop hook (0 or None removes the hook);
+    ``prestop``: seconds of a preStop sleep (0 or None removes the hook) — the
+    ``sleep`` action, or ``exec sleep`` where the cluster of ``lab`` is older
+    than that action (see :func:`prestop_hook`);
     ``grace``: terminationGracePeriodSeconds; ``max_surge`` / ``max_unavailable``.
     """
     objects = manifests.load(source)
@@ -90,7 +118,7 @@ def variant(source, *, env: Optional[dict] = None, readiness=_UNCHANGED, prestop
         if not prestop:
             container.pop("lifecycle", None)
         else:
-            container["lifecycle"] = {"preStop": {"sleep": {"seconds": prestop}}}
+            container["lifecycle"] = prestop_hook(prestop, lab, container.get("lifecycle"))
     if grace is not _UNCHANGED:
         deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] = grace
     rolling = deployment["spec"].setdefault("strategy", {}).setdefault("rollingUpdate", {})

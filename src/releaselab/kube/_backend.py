@@ -28,7 +28,7 @@ from typing import Callable, Optional
 
 from ..errors import BackendError, ManifestError, NotFoundError, UsageError
 from ..timeline import Timeline
-from . import _guard
+from . import _guard, _version
 from ._prober import Prober
 from ._watch import POD_TEMPLATE_HASH, REVISION_ANNOTATION, Watcher
 
@@ -147,6 +147,9 @@ class KubeBackend:
     skips the Pod/ReplicaSet/Event watches (the Timeline then only gets
     requests).  ``progress``: where :meth:`wait` writes its progress line
     (True: the sys.stderr of the moment, so a notebook's; None or False: nowhere).
+    ``check_version``: ask the API server its version first (``GET /version``):
+    a cluster that does not answer is a BackendError here, not a hang later,
+    and one older than the manifests need (:mod:`._version`) gets a note.
     """
 
     name = "kind"
@@ -154,7 +157,8 @@ class KubeBackend:
     def __init__(self, context: Optional[str] = None, *, kubeconfig: Optional[str] = None,
                  namespace: str = _guard.NAMESPACE, watch: bool = True, seed: int = 0,
                  progress=True, request_timeout: float = 30.0,
-                 host_node_ports=HOST_NODE_PORTS, poll_interval: float = 0.25) -> None:
+                 host_node_ports=HOST_NODE_PORTS, poll_interval: float = 0.25,
+                 check_version: bool = True) -> None:
         try:
             from kubernetes import client, config
             from kubernetes.config.config_exception import ConfigException
@@ -178,18 +182,17 @@ class KubeBackend:
         self._closed = False
 
         path = kubeconfig or os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
-        try:
-            contexts, _active = config.list_kube_config_contexts(config_file=path)
-        except (ConfigException, OSError) as exc:
-            raise BackendError(f"no usable kubeconfig at {path} ({exc}); run "
-                               f"`releaselab cluster up` to create the kit's cluster") from None
-        # The guard decides from the file alone, before any request is made.
-        self.context = _guard.choose_context([c["name"] for c in contexts or []], context)
+        # The guard decides from the file alone (names and where they point), before
+        # any request is made.
+        servers = _guard.read_kubeconfig(path)
+        self.context = _guard.choose_context(list(servers), context, servers=servers)
         try:
             self.api_client = config.new_client_from_config(
                 config_file=path, context=self.context, persist_config=False)
-        except ConfigException as exc:
-            raise BackendError(f"kubeconfig context {self.context!r} is unusable: {exc}") from None
+        except (ConfigException, ValueError, TypeError, KeyError, OSError) as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise BackendError(f"kubeconfig context {self.context!r} is unusable: "
+                               f"{reason}") from None
         # One retry, not urllib3's three: a cluster that is down should say so quickly.
         self.api_client.configuration.retries = 1
         self._apis = {
@@ -199,6 +202,16 @@ class KubeBackend:
             "custom": client.CustomObjectsApi(self.api_client),
         }
         self._resources = {kind: _Resource(self, kind) for kind in KINDS}
+        #: (major, minor, patch) of the API server, None if unknown.
+        self.server_version: Optional[tuple] = None
+        if check_version:
+            try:
+                self.server_version = self._ask_version()
+            except BaseException:
+                self.api_client.close()
+                raise
+            if _version.older_than_needed(self.server_version):
+                self.pending_notes.append("note: " + _version.advice(self.server_version))
         self.watcher: Optional[Watcher] = None
         if watch:
             core, apps = self._apis["core"], self._apis["apps"]
@@ -237,6 +250,10 @@ class KubeBackend:
             raise ManifestError(f"{what}: {where}: {first.get('msg', exc)}") from None
         except ApiException as exc:
             msg = _status_message(exc)
+            unknown = _version.unknown_field_error(msg, getattr(self, "server_version", None))
+            if unknown:
+                # A field this server's schema lacks (answered 500 by server-side apply).
+                raise ManifestError(f"{what}: {unknown}") from None
             if exc.status == 404:
                 raise NotFoundError(f"{what}: not found in namespace {self.namespace!r} "
                                     f"({msg})") from None
@@ -248,6 +265,18 @@ class KubeBackend:
             raise BackendError(f"{what}: cannot reach the API server at {host} "
                                f"({type(exc).__name__}); is the cluster up? "
                                f"`releaselab cluster status` tells") from None
+
+    def _ask_version(self) -> Optional[tuple]:
+        from kubernetes import client
+
+        api = client.VersionApi(self.api_client)
+        try:
+            info = self._do("ask the API server its version", lambda: json.loads(api.get_code(
+                _preload_content=False, _request_timeout=min(10.0, self.request_timeout)).data))
+        except (NotFoundError, ManifestError, ValueError):
+            return None          # it answers, but not with a version: go on without one
+        return _version.parse_version((info or {}).get("gitVersion")) \
+            if isinstance(info, dict) else None
 
     def _managed(self, kind: str, name: str, action: str) -> dict:
         obj = self.get(kind, name)
