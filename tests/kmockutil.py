@@ -41,7 +41,8 @@ class Emulator:
                                        "gitVersion": self.version}
             # Declare the kinds the backend lists, so an empty list is [] and not a 404.
             for res in ("apps/v1/deployments", "apps/v1/replicasets", "v1/pods", "v1/services",
-                        "v1/events", "gateway.networking.k8s.io/v1/gateways",
+                        "v1/events", "discovery.k8s.io/v1/endpointslices",
+                        "gateway.networking.k8s.io/v1/gateways",
                         "gateway.networking.k8s.io/v1/httproutes"):
                 k8s.resources[res] = {}
             self._ready.set()

@@ -484,3 +484,29 @@ def test_lab_reset_deletes_the_kits_objects_by_label(backend, emu):
 def test_wait_refuses_a_timeout_it_could_never_reach(backend, timeout):
     with pytest.raises(UsageError, match="timeout must be seconds"):
         backend.wait(None, timeout)
+
+
+def test_watch_records_endpointslice_changes(emu, tmp_path):
+    cfg = write_kubeconfig(tmp_path / "kubeconfig", emu.url)
+    b = make_backend(kubeconfig=str(cfg), watch=True, progress=None)
+    try:
+        discovery = b._apis["discovery"]
+        eps = {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+               "metadata": {"name": "web-x7k2p", "namespace": NS,
+                            "labels": {"kubernetes.io/service-name": "web"}},
+               "addressType": "IPv4",
+               "endpoints": [{"addresses": ["10.244.1.5"], "conditions": {"ready": True},
+                              "targetRef": {"kind": "Pod", "name": "web-aaa-x1"}}]}
+        time.sleep(0.3)
+        discovery.create_namespaced_endpoint_slice(NS, eps, _preload_content=False)
+        assert b.wait(lambda: len(b.timeline.endpoints) == 1, timeout=5)
+        eps["endpoints"][0]["conditions"] = {"ready": False, "serving": True,
+                                             "terminating": True}
+        discovery.patch_namespaced_endpoint_slice("web-x7k2p", NS, {"endpoints": eps["endpoints"]},
+                                                  _preload_content=False)
+        assert b.wait(lambda: len(b.timeline.endpoints) == 2, timeout=5)
+        first, second = b.timeline.endpoints
+        assert (first.service, first.pod, first.ready) == ("web", "web-aaa-x1", True)
+        assert (second.ready, second.terminating) == (False, True) and second.t >= first.t
+    finally:
+        b.close()

@@ -38,7 +38,7 @@ def kubeconfig(emu, tmp_path, monkeypatch):
 
 def _watch_threads(backend) -> list[threading.Thread]:
     threads = list(backend.watcher._threads)
-    assert len(threads) == 3 and all(th.is_alive() for th in threads)
+    assert len(threads) == 4 and all(th.is_alive() for th in threads)
     return threads
 
 
@@ -114,13 +114,13 @@ def test_watch_errors_are_logged_once_each(tmp_path, monkeypatch, caplog):
                            check_version=False)
     try:
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and len(backend.watcher.errors) < 6:
+        while time.monotonic() < deadline and len(backend.watcher.errors) < 8:
             time.sleep(0.1)              # each thread retries every second
-        assert len(backend.watcher.errors) >= 6
+        assert len(backend.watcher.errors) >= 8
     finally:
         backend.close()
     logged = [r.getMessage() for r in caplog.records if r.name == "releaselab.kube"]
     # Two or more failures per source, one line each: the same failure says so once.
     assert sorted(logged) == sorted(
         f"releaselab watch: {source}: cannot reach the API server (connection refused)"
-        for source in ("pods", "replicasets", "events")), logged
+        for source in ("pods", "replicasets", "events", "endpointslices")), logged

@@ -192,3 +192,35 @@ def test_watcher_folds_events_into_one_timeline():
     assert [p.name for p in tl.pods] == ["web-7d4b9-x2k"] and tl.pods[0].node == "releaselab-worker"
     assert [(s.from_, s.to) for s in tl.rs_steps] == [(0, 1)]
     assert [(e.reason, e.count, e.message) for e in tl.events] == [("Pulled", 2, "pulled again")]
+
+
+def _slice(endpoints, name="web-abcde", service="web"):
+    return {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+            "metadata": {"name": name, "labels": {"kubernetes.io/service-name": service}},
+            "addressType": "IPv4",
+            "endpoints": [{"addresses": ["10.244.1.5"], "conditions": cond,
+                           "targetRef": {"kind": "Pod", "name": pod}}
+                          for pod, cond in endpoints]}
+
+
+def test_endpointslice_events_become_endpoint_changes():
+    from releaselab.kube._watch import endpoint_changes
+
+    known: dict = {}
+    first = endpoint_changes(_slice([("web-a", {"ready": True}), ("web-b", {})]), "ADDED", 0.1,
+                             known)
+    # A nil ready or serving means true, a nil terminating false (discovery/v1 EndpointConditions).
+    assert [(c.pod, c.present, c.ready, c.serving, c.terminating) for c in first] == [
+        ("web-a", True, True, True, False), ("web-b", True, True, True, False)]
+    same = endpoint_changes(_slice([("web-a", {"ready": True}), ("web-b", {})]), "MODIFIED",
+                            0.5, known)
+    assert same == []                         # nothing changed: nothing recorded
+    going = endpoint_changes(_slice([("web-a", {"ready": False, "serving": True,
+                                                "terminating": True}), ("web-b", {})]),
+                             "MODIFIED", 2.25, known)
+    assert [(c.t, c.service, c.pod, c.ready, c.serving, c.terminating) for c in going] == [
+        (2.25, "web", "web-a", False, True, True)]
+    gone = endpoint_changes(_slice([("web-b", {})]), "MODIFIED", 3.0, known)
+    assert [(c.pod, c.present) for c in gone] == [("web-a", False)]
+    deleted = endpoint_changes(_slice([("web-b", {})]), "DELETED", 4.0, known)
+    assert [(c.pod, c.present) for c in deleted] == [("web-b", False)] and known == {}

@@ -31,7 +31,7 @@ from typing import Iterable, Optional
 
 from .. import manifests
 from ..errors import ReleaseLabError, UsageError
-from ..timeline import REFUSED, RESET, TIMEOUT
+from ..timeline import REFUSED, RESET
 from ._core import Verdict, failed, missing, passed, unanswered
 
 RPS = 20              # the reference's request rate
@@ -233,25 +233,15 @@ WHY = {
 
 
 def classify(run) -> Counter:
-    """Failed requests of a run by why they failed (keys of :data:`WHY`)."""
-    timeline = run.lab.timeline
-    counts: Counter = Counter()
-    for q in run.requests:
-        if q.ok:
-            continue
-        record = timeline.pod(q.pod) if q.pod else None
-        if q.error == REFUSED and record is None:
-            counts["no_endpoints"] += 1
-        elif q.error == REFUSED:
-            terminating = record.terminating is not None and q.t >= record.terminating
-            counts["stopped_too_early" if terminating else "not_listening_yet"] += 1
-        elif q.error == RESET:
-            counts["cut_in_flight"] += 1
-        elif q.error == TIMEOUT:
-            counts["timeout"] += 1
-        else:
-            counts["http_error"] += 1
-    return counts
+    """Failed requests of a run by why they failed (keys of :data:`WHY`).
+
+    A request that names its pod (every one on the simulator) is judged by
+    that pod's state; on kind a refused or reset request names none and is
+    attributed to the endpoint kube-proxy sent it to, from the EndpointSlice
+    and pod watches (:mod:`releaselab._attribution`)."""
+    from .._attribution import attribute
+
+    return Counter(a.why for a in attribute(run.lab.timeline, run.requests).values())
 
 
 def explain(run) -> list[str]:
@@ -302,18 +292,23 @@ def termination_table(run):
     0.25 s, so this is coarse; measure at a high rate to see the propagation
     delay itself); ``gone``: the pod object disappeared; ``refused`` / ``cut``:
     its failed requests (a cut one may have been sent before the deletion).
-    Read from the Timeline only, so it works on both backends.
+    Read from the Timeline only, so it works on both backends: on kind, where
+    a refused or reset request names no pod, it counts for the pod it is
+    attributed to (:mod:`releaselab._attribution`).
     """
     import pandas as pd
+
+    from .._attribution import attribute
 
     timeline = run.lab.timeline
     end = run.end if run.end is not None else float("inf")
     requests = run.requests
+    went_to = {i: a.pod for i, a in attribute(timeline, requests).items()}
     rows = []
     for pod in timeline.pods:
         if pod.terminating is None or not run.start <= pod.terminating < end:
             continue
-        mine = [q for q in requests if q.pod == pod.name]
+        mine = [q for i, q in enumerate(requests) if went_to.get(i, q.pod) == pod.name]
         killing = [e.t for e in timeline.events if e.kind == "Pod" and e.name == pod.name
                    and e.reason == "Killing"]
 

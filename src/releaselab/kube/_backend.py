@@ -219,6 +219,8 @@ class KubeBackend:
                 "pods": core.list_namespaced_pod,
                 "replicasets": apps.list_namespaced_replica_set,
                 "events": core.list_namespaced_event,
+                # Refused requests name no pod; these say which endpoints were routable.
+                "endpointslices": self._apis["discovery"].list_namespaced_endpoint_slice,
             }, namespace, self._clock, self._wall0)
             self.watcher.start()
         # close() by hand, at the end of a `with Lab()`, when the backend is garbage-

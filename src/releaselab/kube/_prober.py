@@ -79,14 +79,17 @@ class Prober:
     ``sink`` (the Timeline's list ``append``); ``clock`` gives the times
     (the backend's seconds since start).  ``poisson=True`` draws the gaps
     from an exponential distribution (seeded ``rng``) instead of a fixed
-    interval; the mean rate is the same.
+    interval; the mean rate is the same.  ``route`` (tests) says where a
+    request sent at time ``t`` connects — a stand-in for kube-proxy choosing
+    an endpoint; by default every request connects to ``host:port``.
     """
 
     def __init__(self, host: str, port: int, *, target: str, rps: float,
                  sink: Callable[[Request], None], clock: Callable[[], float] = time.monotonic,
                  timeout_s: float = 1.0, path: str = "/", host_header: Optional[str] = None,
                  poisson: bool = False, rng: Optional[random.Random] = None,
-                 max_in_flight: int = MAX_IN_FLIGHT) -> None:
+                 max_in_flight: int = MAX_IN_FLIGHT,
+                 route: Optional[Callable[[float], tuple[str, int]]] = None) -> None:
         if isinstance(rps, bool) or not isinstance(rps, (int, float)) or \
                 not math.isfinite(rps) or rps <= 0:
             raise UsageError(f"rps must be a positive number of requests per second, not {rps!r}")
@@ -100,6 +103,7 @@ class Prober:
         self.rng = rng or random.Random(0)
         self.is_gateway = target.startswith("gateway/")
         self.max_in_flight = int(max_in_flight)
+        self.route = route
         self.sent = 0
         self.skipped = 0           # slots not sent: behind schedule, or too many in flight
         self.peak_in_flight = 0
@@ -186,9 +190,10 @@ class Prober:
             # the event loop to run their last callbacks.
             await asyncio.wait(in_flight, timeout=self.timeout_s + 0.5)
 
-    async def _exchange(self) -> bytes:
+    async def _exchange(self, t: float) -> bytes:
         """One connection, one request, the raw answer (until the server closes)."""
-        reader, writer = await asyncio.open_connection(self.host, self.port)
+        host, port = self.route(t) if self.route is not None else (self.host, self.port)
+        reader, writer = await asyncio.open_connection(host, port)
         try:
             writer.write((f"GET {self.path} HTTP/1.1\r\nHost: {self.host_header}\r\n"
                           f"User-Agent: releaselab-prober\r\nConnection: close\r\n\r\n")
@@ -205,12 +210,12 @@ class Prober:
             writer.close()     # no wait_closed(): a reset peer would make it raise late
 
     async def _one(self) -> None:
-        t = self.clock()
+        t = round(self.clock(), 6)
         began = time.perf_counter()
         status = error = version = pod = None
         try:
             # wait_for rather than asyncio.timeout: the package supports Python 3.10.
-            raw = await asyncio.wait_for(self._exchange(), self.timeout_s)
+            raw = await asyncio.wait_for(self._exchange(t), self.timeout_s)
             if not raw:
                 error = RESET          # accepted, then closed without a word: the server died
             else:
@@ -236,5 +241,5 @@ class Prober:
         if status == 503 and self.is_gateway and version is None:
             error = NO_ENDPOINTS       # the gateway answered for a backend it does not have
         latency = (time.perf_counter() - began) * 1000.0
-        self.sink(Request(t=round(t, 6), target=self.target, pod=pod, version=version,
+        self.sink(Request(t=t, target=self.target, pod=pod, version=version,
                           status=status, error=error, latency_ms=round(latency, 3)))

@@ -22,7 +22,7 @@ import time
 from datetime import datetime
 from typing import Callable, Optional
 
-from ..timeline import Event, PodRecord, RSStep, Timeline
+from ..timeline import EndpointChange, Event, PodRecord, RSStep, Timeline
 
 log = logging.getLogger("releaselab.kube")
 
@@ -186,6 +186,45 @@ def event_record(ev: dict, t_seen: float, wall0: float) -> Optional[Event]:
                  last_t=round(t_seen, 3) if int(count) > 1 else None)
 
 
+SERVICE_NAME_LABEL = "kubernetes.io/service-name"
+
+
+def endpoint_changes(eps: dict, event_type: str, t_seen: float,
+                     known: dict) -> list[EndpointChange]:
+    """An EndpointSlice watch event → the changes of its pods' endpoints (EndpointChange).
+
+    ``known`` maps (slice name, pod) to the last (ready, serving, terminating)
+    seen and is updated in place: a pod whose conditions did not change makes
+    no record; a pod gone from the slice (or the slice deleted) makes one with
+    ``present`` False.  Conditions as the discovery/v1 API defines them
+    (``EndpointConditions``): a nil ``ready`` or ``serving`` means true, a nil
+    ``terminating`` false.
+    """
+    meta = eps.get("metadata") or {}
+    slice_name = meta.get("name", "")
+    service = (meta.get("labels") or {}).get(SERVICE_NAME_LABEL, "")
+    now: dict[str, tuple] = {}
+    if event_type != "DELETED":
+        for endpoint in eps.get("endpoints") or []:
+            ref = endpoint.get("targetRef") or {}
+            if ref.get("kind", "Pod") != "Pod" or not ref.get("name"):
+                continue
+            cond = endpoint.get("conditions") or {}
+            ready = cond.get("ready") is not False
+            serving = cond.get("serving") is not False
+            now[ref["name"]] = (ready, serving, bool(cond.get("terminating")))
+    t = round(max(t_seen, 0.0), 3)
+    out = []
+    for pod, state in now.items():
+        if known.get((slice_name, pod)) != state:
+            known[(slice_name, pod)] = state
+            out.append(EndpointChange(t, service, pod, True, *state))
+    for key in [k for k in known if k[0] == slice_name and k[1] not in now]:
+        del known[key]
+        out.append(EndpointChange(t, service, key[1], False, False, False, False))
+    return out
+
+
 class Watcher:
     """Threads (pods, replicasets, events, ...) that list, then watch, and fill a Timeline.
 
@@ -224,6 +263,7 @@ class Watcher:
         self._responses: set = set()
         self._logged: set[str] = set()
         self._rs_known: dict[str, int] = {}
+        self._endpoints_known: dict[tuple, tuple] = {}
         self._events: dict[str, Event] = {}
 
     # -- folding one event (called from the threads, under the lock) -------
@@ -245,6 +285,9 @@ class Watcher:
                     self._rs_known[name] = known
                 if step is not None:
                     self.timeline.rs_steps.append(step)
+            elif source == "endpointslices":
+                self.timeline.endpoints.extend(
+                    endpoint_changes(obj, event_type, t, self._endpoints_known))
             elif source == "events" and event_type != "DELETED":
                 meta = obj.get("metadata") or {}
                 key = meta.get("uid") or meta.get("name")
