@@ -37,7 +37,7 @@ import yaml
 pytest.importorskip("kmock")
 pytest.importorskip("kubernetes")
 
-from kmockutil import Emulator, write_kubeconfig  # noqa: E402
+from kmockutil import write_kubeconfig  # noqa: E402
 
 from releaselab.errors import (BackendError, ContextRefusedError, NotFoundError,  # noqa: E402
                                UsageError)
@@ -47,13 +47,6 @@ REPO = Path(__file__).resolve().parents[2]
 WEB_YAML = REPO / "cluster" / "manifests" / "rolling" / "web.yaml"
 NS = "releaselab"
 DEPLOY = ("apps/v1/deployments", NS, "web")
-
-
-@pytest.fixture
-def emu():
-    e = Emulator()
-    yield e
-    e.stop()
 
 
 @pytest.fixture

@@ -16,18 +16,11 @@ import pytest
 pytest.importorskip("kmock")
 pytest.importorskip("kubernetes")
 
-from kmockutil import Emulator, write_kubeconfig  # noqa: E402
+from kmockutil import write_kubeconfig  # noqa: E402
 from netutil import free_port  # noqa: E402
 
 from releaselab import Lab  # noqa: E402
 from releaselab.kube import make_backend  # noqa: E402
-
-
-@pytest.fixture
-def emu():
-    e = Emulator()
-    yield e
-    e.stop()
 
 
 @pytest.fixture
