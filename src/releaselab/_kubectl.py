@@ -160,12 +160,15 @@ class PodList(list):
     """``kubectl get pods`` as a list of dicts, printed as kubectl prints it.
 
     Each dict: name, version (the kit's reading of the image tag or VERSION),
-    ready (``"1/1"``), status, restarts, age (seconds) and node.  The printed
-    table has kubectl's default columns: NAME READY STATUS RESTARTS AGE.
+    ready (``"1/1"``), status, restarts, age (seconds), ip and node.  The
+    printed table has kubectl's default columns, NAME READY STATUS RESTARTS
+    AGE, or with ``wide`` those of ``-o wide`` (printPod's wide cells: IP,
+    NODE, NOMINATED NODE, READINESS GATES, ``<none>`` where empty).
     """
 
     def __init__(self, items: list[dict], timeline, now: float,
-                 wall_now: Optional[float] = None):
+                 wall_now: Optional[float] = None, wide: bool = False):
+        self.wide = wide
         from .kube._watch import parse_time
 
         wall_now = time.time() if wall_now is None else wall_now
@@ -186,17 +189,39 @@ class PodList(list):
                          "status": pod_status(pod),
                          "restarts": sum(int(c.get("restartCount") or 0) for c in statuses),
                          "age": None if age is None else round(age, 3),
-                         "node": (pod.get("spec") or {}).get("nodeName")})
+                         "ip": _pod_ip(pod) if (pod.get("spec") or {}).get("nodeName") else None,
+                         "node": (pod.get("spec") or {}).get("nodeName"),
+                         "nominated": (pod.get("status") or {}).get("nominatedNodeName"),
+                         "gates": _readiness_gates(pod)})
         super().__init__(rows)
 
     def __repr__(self) -> str:
         if not self:
             return f"No resources found in {NAMESPACE} namespace."
-        cols = ["name", "ready", "status", "restarts", "age"]
-        cells = [[str(row[c]) if c != "age" else
-                  ("<unknown>" if row[c] is None else human_duration(row[c])) for c in cols]
+        header = ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
+        cells = [[row["name"], row["ready"], row["status"], str(row["restarts"]),
+                  "<unknown>" if row["age"] is None else human_duration(row["age"])]
                  for row in self]
-        return _tabbed([[c.upper() for c in cols], *cells], padding=3, min_width=6)
+        if self.wide:
+            header += ["IP", "NODE", "NOMINATED NODE", "READINESS GATES"]
+            for row, line in zip(self, cells):
+                line += [row[c] or "<none>" for c in ("ip", "node", "nominated", "gates")]
+        return _tabbed([header, *cells], padding=3, min_width=6)
+
+
+def _pod_ip(pod: dict) -> Optional[str]:
+    status = pod.get("status") or {}
+    ips = status.get("podIPs") or []
+    return (ips[0].get("ip") if ips else None) or status.get("podIP") or None
+
+
+def _readiness_gates(pod: dict) -> Optional[str]:
+    gates = (pod.get("spec") or {}).get("readinessGates") or []
+    if not gates:
+        return None
+    true = {c.get("type") for c in (pod.get("status") or {}).get("conditions") or []
+            if c.get("status") == "True"}
+    return f"{sum(1 for g in gates if g.get('conditionType') in true)}/{len(gates)}"
 
 
 class RevisionList(list):

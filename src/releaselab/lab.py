@@ -226,14 +226,16 @@ class Lab:
         self._notes()
         return result
 
-    def pods(self, selector: Optional[dict] = None) -> "PodList":
-        """Pods now, like ``kubectl get pods`` (its columns when printed).
+    def pods(self, selector: Optional[dict] = None, wide: bool = False) -> "PodList":
+        """Pods now, like ``kubectl get pods`` (its columns when printed; ``wide``: ``-o wide``,
+        with each pod's node — ``<none>`` for one no node has room for).
 
-        Each row is a dict: name, version, ready, status, restarts, age, node."""
+        Each row is a dict: name, version, ready, status, restarts, age, ip, node."""
         _args.selector("pods", selector)
-        self._say("get pods" + (" -l " + ",".join(f"{k}={v}" for k, v in selector.items())
-                                if selector else ""))
-        return PodList(self.backend.list("Pod", selector), self.timeline, self.now())
+        _args.flag("pods", "wide", wide)
+        self._say("get pods" + (" -o wide" if wide else "")
+                  + (" -l " + selector_text(selector) if selector else ""))
+        return PodList(self.backend.list("Pod", selector), self.timeline, self.now(), wide=wide)
 
     def set_image(self, name: str, image: str, container: Optional[str] = None) -> None:
         _args.name("set_image", name)

@@ -210,3 +210,24 @@ def test_on_kind_the_line_names_the_context_in_use(tmp_path, capsys, monkeypatch
         backend.close()
     finally:
         emu.stop()
+
+
+def test_get_pods_wide_shows_the_node_or_none(capsys):
+    lab = Lab(workers=1, node_cpu="200m")
+    lab.apply("rolling/web.yaml")
+    lab.wait_available("web")
+    lab.scale("web", 5)                   # the fifth pod fits on no node
+    lab.wait(3)
+    capsys.readouterr()
+    pods = lab.pods(wide=True)
+    (line,) = _lines(capsys.readouterr().out)
+    assert line.endswith(" get pods -o wide")
+    header, *rows = repr(pods).splitlines()
+    assert header.split("   ")[:1] == ["NAME"] and "NOMINATED NODE" in header
+    assert [c.strip() for c in header.split("  ") if c.strip()][-4:] == [
+        "IP", "NODE", "NOMINATED NODE", "READINESS GATES"]
+    pending = [r for r in rows if " Pending " in r]
+    assert len(pending) == 1 and pending[0].split()[-4:] == ["<none>"] * 4
+    running = [r for r in rows if " Running " in r]
+    assert all(r.split()[-2:] == ["<none>", "<none>"] and r.split()[-3] != "<none>"
+               for r in running)
