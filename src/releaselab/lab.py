@@ -164,17 +164,26 @@ class Lab:
 
     # -- objects -------------------------------------------------------------------------------
     def apply(self, source) -> list[dict]:
-        """Apply a manifest: a path under cluster/manifests/, YAML text, a dict or a list."""
+        """Apply a manifest: a path under cluster/manifests/, YAML text, a dict or a list.
+
+        All or nothing: every document is checked first — by the API server's
+        rules, then by a dry run against the cluster as it is (an immutable
+        selector included) — and only then are they applied, in order."""
         objects = manifests.load(source)
-        # Check every document before sending any: a bad third document must
-        # not leave the first two applied (on kind the API server checks again).
+        # The same one line on both backends: check locally before sending any
+        # (on kind the API server checks again, in the dry run and the apply).
         for obj in objects:
             if self.backend.name == "sim" or (obj.get("apiVersion"),
                                               obj.get("kind")) in manifests.SUPPORTED:
                 manifests.validate(obj)
+        for obj in objects:
+            self.backend.dry_run(obj)
         shown = source if isinstance(source, (str, Path)) and "\n" not in str(source) else "-"
         self._say(f"{APPLY} -f " + (display_path(shown, manifests.manifests_root())
                                     if shown != "-" else "-"))
+        for obj in objects:
+            for warning in manifests.warnings(obj):
+                print(f"Warning: {warning}")
         before = {o["metadata"]["name"]: self._template_of(o) for o in objects
                   if o.get("kind") == "Deployment"}
         applied = []

@@ -64,22 +64,29 @@ def _container(objects: list[dict]) -> dict:
     return containers[0]
 
 
-def prestop_hook(seconds, lab=None, current: Optional[dict] = None) -> dict:
-    """A ``lifecycle`` that sleeps ``seconds`` before SIGTERM, in a form the cluster knows.
+def prestop_hook(seconds, lab=None, current: Optional[dict] = None, grace=None) -> dict:
+    """A ``lifecycle`` that sleeps ``seconds`` before SIGTERM, in a form the cluster accepts.
 
-    The ``sleep`` action (``preStop: {sleep: {seconds: N}}``) needs Kubernetes
-    1.30 (on by default; :mod:`releaselab.kube._version`).  On an older API
-    server — ``lab`` on kind reports its version — and when the manifest
-    already sleeps through ``exec`` (``current``), the hook is
-    ``exec: {command: ["sleep", "N"]}`` instead: the demo image has a
-    ``sleep`` binary (python:3.12-slim), and the simulator runs both forms alike.
+    The ``sleep`` action (``preStop: {sleep: {seconds: N}}``) where it can be;
+    ``exec: {command: ["sleep", "N"]}`` instead — the demo image has a
+    ``sleep`` binary (python:3.12-slim), and the simulator runs both forms
+    alike — when
+
+    - the API server is older than the action (1.30, on by default;
+      :mod:`releaselab.kube._version`): ``lab`` on kind reports its version;
+    - the sleep is longer than the grace period ``grace``, which the API
+      server refuses for the action (validateSleepAction: "must be
+      non-negative and less than terminationGracePeriodSeconds") but not for
+      ``exec``;
+    - the manifest already sleeps through ``exec`` (``current``).
     """
     from ..kube._version import SLEEP_ACTION_SINCE
 
     version = getattr(getattr(lab, "backend", None), "server_version", None)
     old_server = version is not None and tuple(version[:2]) < SLEEP_ACTION_SINCE
     uses_exec = "exec" in ((current or {}).get("preStop") or {})
-    if old_server or uses_exec:
+    too_long = isinstance(grace, int) and isinstance(seconds, (int, float)) and seconds > grace
+    if old_server or uses_exec or too_long:
         return {"preStop": {"exec": {"command": ["sleep", prestop_seconds(seconds)]}}}
     return {"preStop": {"sleep": {"seconds": seconds}}}
 
@@ -114,13 +121,16 @@ def variant(source, *, env: Optional[dict] = None, readiness=_UNCHANGED, prestop
             container.pop("readinessProbe", None)
         else:
             container["readinessProbe"] = copy.deepcopy(readiness)
+    if grace is not _UNCHANGED:
+        deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] = grace
     if prestop is not _UNCHANGED:
         if not prestop:
             container.pop("lifecycle", None)
         else:
-            container["lifecycle"] = prestop_hook(prestop, lab, container.get("lifecycle"))
-    if grace is not _UNCHANGED:
-        deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] = grace
+            container["lifecycle"] = prestop_hook(
+                prestop, lab, container.get("lifecycle"),
+                grace=deployment["spec"]["template"]["spec"].get(
+                    "terminationGracePeriodSeconds", 30))
     rolling = deployment["spec"].setdefault("strategy", {}).setdefault("rollingUpdate", {})
     if max_surge is not _UNCHANGED:
         rolling["maxSurge"] = max_surge
