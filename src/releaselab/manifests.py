@@ -59,15 +59,17 @@ _MODELLED_CONTAINER = {"name", "image", "env", "readinessProbe", "livenessProbe"
 
 
 def manifests_root() -> Path:
-    """``cluster/manifests`` of this checkout, or ``$RELEASELAB_MANIFESTS``."""
-    override = os.environ.get("RELEASELAB_MANIFESTS")
-    if override:
-        return Path(override)
-    return Path(__file__).resolve().parents[2] / "cluster" / "manifests"
+    """``cluster/manifests`` (a checkout's or the installed copy), or ``$RELEASELAB_MANIFESTS``."""
+    from ._paths import manifests_root as root
+
+    return root()
 
 
 def cluster_dir() -> Path:
-    return manifests_root().parent
+    """The kit's ``cluster/``; ``$RELEASELAB_MANIFESTS`` does not move it (see ``_paths``)."""
+    from ._paths import cluster_dir as where
+
+    return where()
 
 
 def load(source: Source) -> list[dict]:
@@ -286,7 +288,9 @@ def _pre_stop_seconds(hook: Optional[dict]) -> float:
 
 def load_images(path: Optional[Path] = None) -> dict[str, dict]:
     """``cluster/images.yaml`` as {tag: build args} (the app's baked-in environment)."""
-    path = path or cluster_dir() / "images.yaml"
+    from ._paths import images_path
+
+    path = path or images_path()
     data = yaml.safe_load(path.read_text())
     return {entry["tag"]: {k: str(v) for k, v in (entry.get("args") or {}).items()}
             for entry in data.get("images", [])}

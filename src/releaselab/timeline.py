@@ -12,6 +12,10 @@ Tables
 ``rs_steps``   every change of a ReplicaSet's ``spec.replicas`` (:class:`RSStep`)
 ``events``     Kubernetes Events as the cluster keeps them (:class:`Event`)
 ``marks``      what the reader or a strategy did, for plots (:class:`Mark`)
+``endpoints``  each change of a pod's entry in a Service's EndpointSlices
+               (:class:`EndpointChange`; filled on kind, where a refused
+               request names no pod and is attributed through it — the
+               simulator's requests name their pod themselves)
 """
 
 from __future__ import annotations
@@ -120,7 +124,24 @@ class Mark(NamedTuple):
     category: str = "action"    # "action", "rollout-start", "rollout-end", "step", "gate", "rollback"
 
 
-_TABLES = ("requests", "pods", "rs_steps", "events", "marks")
+class EndpointChange(NamedTuple):
+    """A pod's endpoint in a Service's EndpointSlices, as a watch saw it change.
+
+    ``present`` False: the pod left the slices.  The conditions are the
+    EndpointSlice API's: ``ready`` (kube-proxy sends new connections),
+    ``serving``, ``terminating``.  kube-proxy applies a change some time
+    later (its sync; up to ~1 s measured on a real cluster)."""
+
+    t: float
+    service: str
+    pod: str
+    present: bool
+    ready: bool
+    serving: bool
+    terminating: bool
+
+
+_TABLES = ("requests", "pods", "rs_steps", "events", "marks", "endpoints")
 
 
 class Timeline:
@@ -132,6 +153,7 @@ class Timeline:
         self.rs_steps: list[RSStep] = []
         self.events: list[Event] = []
         self.marks: list[Mark] = []
+        self.endpoints: list[EndpointChange] = []
         self._pod_index: dict[str, PodRecord] = {}
 
     # -- writing (backends call these) ------------------------------------
@@ -169,6 +191,8 @@ class Timeline:
             return pd.DataFrame(rows, columns=list(RSStep._fields)).rename(columns={"from_": "from"})
         if table == "marks":
             return pd.DataFrame(rows, columns=list(Mark._fields))
+        if table == "endpoints":
+            return pd.DataFrame(rows, columns=list(EndpointChange._fields))
         cls = PodRecord if table == "pods" else Event
         names = [f.name for f in fields(cls)]
         return pd.DataFrame([[getattr(r, n) for n in names] for r in rows], columns=names)

@@ -16,8 +16,8 @@ import pytest
 pytest.importorskip("kmock")
 pytest.importorskip("kubernetes")
 
-# The emulator fixtures and helpers of the kube backend's own tests.
-from test_kube_backend import DEPLOY, NS, backend, deployment, emu, manifests  # noqa: E402,F401
+# The backend fixture and helpers of the kube backend's own tests (`emu` is in conftest.py).
+from test_kube_backend import DEPLOY, NS, backend, deployment, manifests  # noqa: E402,F401
 
 from releaselab import Lab  # noqa: E402
 from releaselab.errors import ContextRefusedError, ManifestError  # noqa: E402
