@@ -8,9 +8,14 @@ against a real PostgreSQL and a real Redis.
 Standard library at import, and nothing is created then: psycopg is imported
 only when DATABASE_URL is set, redis only when SESSION_STORE is a Redis URL,
 and no connection is opened until a request (or MIGRATE at start) needs one.
-Each request to the database opens its own short connection (a few
-milliseconds on a cluster network), so a database that comes back is used
-again at once, with no pool to heal.
+Connections to the database are kept for reuse (at most ``POOL_SIZE`` idle):
+a new one costs a TCP handshake and a SCRAM authentication, tens of
+milliseconds of CPU on a busy node.  A kept connection that the server has
+closed (a restart) empties the pool and the request is tried once more on a
+new one, so a database that comes back is used again at once.  Statements
+are never prepared (``prepare_threshold=None``): a prepared plan outlives an
+ALTER TABLE and would fail with "cached plan must not change result type"
+instead of the schema error the code meets on a fresh connection.
 
 A dependency that is down costs only its own endpoints: they answer 503
 (``db_unavailable`` / ``store_unavailable``), one log line says so when it
@@ -32,6 +37,7 @@ SCHEMAS = ("name", "both", "split")
 STORES = ("memory", "token")
 COOKIE = "session"
 SESSION_TTL_S = 3600          # Redis keys expire after an hour without a login
+POOL_SIZE = 4                 # idle database connections kept per process
 USER = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 MAX_BODY = 4096
 
@@ -140,6 +146,7 @@ class State:
         self.lock = threading.Lock()
         self.sessions = {}                   # SESSION_STORE=memory: token -> user
         self._redis = None
+        self._idle = []                      # database connections kept for reuse
         self._down = {}                      # dependency -> True while it fails
 
     # -- dependencies going and coming back: one line each way ------------------------
@@ -281,22 +288,46 @@ class State:
         """Run ``work(conn)``; map failures to 503 (unreachable) or 500 (schema)."""
         import psycopg
 
-        try:
-            with psycopg.connect(self.cfg.database_url, connect_timeout=2,
-                                 autocommit=True) as conn:
+        for attempt in (1, 2):
+            with self.lock:
+                conn = self._idle.pop() if self._idle else None
+            kept = conn is not None
+            try:
+                if conn is None:
+                    conn = psycopg.connect(self.cfg.database_url, connect_timeout=2,
+                                           autocommit=True, prepare_threshold=None)
                 result = work(conn)
-        except psycopg.OperationalError as exc:
-            self._failed("database", "/orders", exc)
-            return answer(503, {"error": "db_unavailable", "detail": _reason(exc)})
-        except psycopg.Error as exc:
+            except psycopg.OperationalError as exc:
+                if conn is not None:
+                    conn.close()
+                if kept and attempt == 1:
+                    self._drop_idle()      # the server closed them all (it restarted)
+                    continue
+                self._failed("database", "/orders", exc)
+                return answer(503, {"error": "db_unavailable", "detail": _reason(exc)})
+            except psycopg.Error as exc:
+                self._keep(conn)           # autocommit: the connection is still usable
+                self._worked("database")
+                state = getattr(exc, "sqlstate", None)
+                primary = getattr(getattr(exc, "diag", None), "message_primary", None)
+                kind = "schema" if state in SCHEMA_SQLSTATES else "database_error"
+                return answer(500, {"error": kind, "detail": primary or _reason(exc)})
+            self._keep(conn)
             self._worked("database")
-            state = getattr(exc, "sqlstate", None)
-            primary = getattr(getattr(exc, "diag", None), "message_primary", None)
-            if state in SCHEMA_SQLSTATES:
-                return answer(500, {"error": "schema", "detail": primary or _reason(exc)})
-            return answer(500, {"error": "database_error", "detail": primary or _reason(exc)})
-        self._worked("database")
-        return result
+            return result
+
+    def _keep(self, conn):
+        with self.lock:
+            if len(self._idle) < POOL_SIZE and not conn.closed:
+                self._idle.append(conn)
+                return
+        conn.close()
+
+    def _drop_idle(self):
+        with self.lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
 
     def _write(self, body):
         data = _json(body)
