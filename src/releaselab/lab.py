@@ -47,9 +47,12 @@ class RolloutResult:
 class TrafficRun:
     """The requests sent inside one ``with lab.traffic(...)`` block."""
 
-    def __init__(self, lab: "Lab", target: str, rps: float, poisson: bool, timeout_s: float):
+    def __init__(self, lab: "Lab", target: str, rps: float, poisson: bool, timeout_s: float,
+                 users: int = 0, workload: str = "shop"):
         self.lab, self.target, self.rps = lab, target, rps
         self._poisson, self._timeout_s = poisson, timeout_s
+        # Only a user traffic passes these on, so a backend without users still works.
+        self._users = {"users": users, "workload": workload} if users else {}
         self.start: float = lab.now()
         self.end: Optional[float] = None
         self._handle = None
@@ -57,7 +60,7 @@ class TrafficRun:
     def __enter__(self) -> "TrafficRun":
         self.start = self.lab.now()
         self._handle = self.lab.backend.start_traffic(self.target, self.rps, poisson=self._poisson,
-                                                      timeout_s=self._timeout_s)
+                                                      timeout_s=self._timeout_s, **self._users)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -76,6 +79,29 @@ class TrafficRun:
     @property
     def sent(self) -> int:
         return len(self.requests)
+
+    @property
+    def orders(self):
+        """The orders this run's users were told were written (with their audit)."""
+        end = self.end if self.end is not None else float("inf")
+        return [o for o in self.lab.timeline.orders
+                if o.target == self.target and self.start <= o.t < end]
+
+    @property
+    def lost(self) -> int:
+        """Orders answered 201 that the audit found missing, wrong or unreadable."""
+        return sum(1 for o in self.orders if o.lost)
+
+    @property
+    def logouts(self):
+        end = self.end if self.end is not None else float("inf")
+        return [x for x in self.lab.timeline.logouts
+                if x.target == self.target and self.start <= x.t < end]
+
+    @property
+    def logged_out(self) -> int:
+        """Users who found their session gone at least once during this run."""
+        return len({x.user for x in self.logouts})
 
     def summary(self, deployment: Optional[str] = None):
         """Requests of this run only (its target, its window), and the rollout figures."""
@@ -340,9 +366,16 @@ class Lab:
         return out
 
     def traffic(self, rps: float = 50, target: str = "web", poisson: bool = False,
-                timeout_s: float = 1.0) -> TrafficRun:
-        """Open-loop clients against Service ``target`` (or ``"gateway/<name>"``)."""
-        return TrafficRun(self, target, rps, poisson, timeout_s)
+                timeout_s: float = 1.0, users: int = 0, workload: str = "shop") -> TrafficRun:
+        """Open-loop clients against Service ``target`` (or ``"gateway/<name>"``).
+
+        ``users=N``: the requests are N users taking turns, each with its own
+        session cookie and orders (``workload``: ``"sessions"``, ``"orders"`` or
+        ``"shop"``, both; see :mod:`releaselab.workload`); 0 sends ``GET /``."""
+        from .workload import check_users
+
+        check_users(users, workload)
+        return TrafficRun(self, target, rps, poisson, timeout_s, users, workload)
 
     def close(self) -> None:
         self.backend.close()

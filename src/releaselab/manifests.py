@@ -21,6 +21,7 @@ from typing import Any, Optional, Union
 
 import yaml
 
+from ._statefulset import validate_statefulset
 from .errors import ManifestError, NotFoundError
 from .rollout import int_or_percent
 
@@ -30,9 +31,11 @@ GATEWAY_GROUP = "gateway.networking.k8s.io"
 SUPPORTED = {
     ("apps/v1", "Deployment"), ("v1", "Service"),
     (f"{GATEWAY_GROUP}/v1", "Gateway"), (f"{GATEWAY_GROUP}/v1", "HTTPRoute"),
+    ("apps/v1", "StatefulSet"),     # lab 05's data servers (_statefulset.py)
 }
 _GROUP_OF = {"Deployment": "Deployment.apps", "Service": "Service",
-             "Gateway": f"Gateway.{GATEWAY_GROUP}", "HTTPRoute": f"HTTPRoute.{GATEWAY_GROUP}"}
+             "Gateway": f"Gateway.{GATEWAY_GROUP}", "HTTPRoute": f"HTTPRoute.{GATEWAY_GROUP}",
+             "StatefulSet": "StatefulSet.apps"}
 
 # Pod-spec fields the simulator accepts but that change nothing it measures
 # (who may run the process, how the image is fetched, names of ports).  They
@@ -127,7 +130,8 @@ def validate(obj: dict) -> tuple[dict, list[str]]:
     meta.setdefault("namespace", "releaselab")
     meta.setdefault("labels", {})
     handler = {"Deployment": _deployment, "Service": _service,
-               "Gateway": _gateway, "HTTPRoute": _httproute}[kind]
+               "Gateway": _gateway, "HTTPRoute": _httproute,
+               "StatefulSet": validate_statefulset}[kind]
     notes = handler(obj, _Invalid(obj))
     return obj, notes
 

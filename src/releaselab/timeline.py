@@ -12,6 +12,9 @@ Tables
 ``rs_steps``   every change of a ReplicaSet's ``spec.replicas`` (:class:`RSStep`)
 ``events``     Kubernetes Events as the cluster keeps them (:class:`Event`)
 ``marks``      what the reader or a strategy did, for plots (:class:`Mark`)
+``orders``     every order a client was told was written, and what reading it back gave
+               (:class:`Order`; only with ``traffic(users=...)``)
+``logouts``    every time a logged-in client found its session gone (:class:`Logout`)
 """
 
 from __future__ import annotations
@@ -19,18 +22,29 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Iterable, NamedTuple, Optional
 
-# Error kinds a request can end with (``Request.error``).  A request with an
-# error has ``status`` None, except "no_endpoints", which a gateway answers
-# with a 503.
+# Error kinds a request can end with (``Request.error``).  A request with a
+# transport error has ``status`` None; "no_endpoints" (a gateway's 503) and
+# the stateful app's kinds below keep the HTTP status they came with.
 REFUSED = "refused"          # nothing listens at the address (RST)
 RESET = "reset"              # the server died with the request in flight
 TIMEOUT = "timeout"          # no answer before the client's timeout
 NO_ENDPOINTS = "no_endpoints"  # the gateway had no backend endpoint (HTTP 503)
-ERROR_KINDS = (REFUSED, RESET, TIMEOUT, NO_ENDPOINTS)
+# Answers of the stateful demo app (traffic with users), kept with their HTTP status:
+SCHEMA = "schema"                  # 500: the code and the database's schema do not fit
+DB_UNAVAILABLE = "db_unavailable"  # 503: the app cannot reach its database
+STORE_UNAVAILABLE = "store_unavailable"  # 503: the app cannot reach its session store
+LOGGED_OUT = "logged_out"          # 401: a logged-in client's session was gone
+WRONG_DATA = "wrong_data"          # 200/404: an order read back is not what the client wrote
+ERROR_KINDS = (REFUSED, RESET, TIMEOUT, NO_ENDPOINTS, SCHEMA, DB_UNAVAILABLE, STORE_UNAVAILABLE,
+               LOGGED_OUT, WRONG_DATA)
 
 
 class Request(NamedTuple):
-    """One client request.  ``ok`` is what "zero-downtime" is judged on."""
+    """One client request.  ``ok`` is what "zero-downtime" is judged on.
+
+    ``op`` is what a user of ``traffic(users=...)`` did: ``login``, ``me``,
+    ``write`` (an order), ``read`` (one back); None for the plain ``GET /``.
+    """
 
     t: float
     target: str
@@ -39,10 +53,12 @@ class Request(NamedTuple):
     status: Optional[int]
     error: Optional[str]
     latency_ms: float
+    op: Optional[str] = None
 
     @property
     def ok(self) -> bool:
-        return self.status is not None and 200 <= self.status < 300
+        # A 200 with wrong data (error "wrong_data") is a failure too.
+        return self.status is not None and 200 <= self.status < 300 and self.error is None
 
     @property
     def cause(self) -> str:
@@ -120,7 +136,46 @@ class Mark(NamedTuple):
     category: str = "action"    # "action", "rollout-start", "rollout-end", "step", "gate", "rollback"
 
 
-_TABLES = ("requests", "pods", "rs_steps", "events", "marks")
+@dataclass(eq=False)
+class Order:
+    """An order a client was told was written (201), and what reading it back gave.
+
+    ``read_ok``: the client's one read during the run (None: not read yet);
+    ``audit``: reading it back once more when the traffic stopped — ``intact``,
+    ``lost`` (missing, or not what was written, or unreadable by the version
+    then running) or ``unverified`` (the read could not reach the app);
+    ``why`` says what the audit saw.
+    """
+
+    t: float
+    target: str
+    user: str
+    id: int
+    customer: str
+    item: str
+    version: Optional[str]
+    pod: Optional[str]
+    read_ok: Optional[bool] = None
+    audit: Optional[str] = None
+    why: Optional[str] = None
+
+    @property
+    def lost(self) -> bool:
+        return self.audit == "lost"
+
+
+class Logout(NamedTuple):
+    """A logged-in client asked who it is and got 401: its session was gone."""
+
+    t: float
+    target: str
+    user: str
+    pod: Optional[str]
+    version: Optional[str]
+    since: float            # when it had logged in
+
+
+_TABLES = ("requests", "pods", "rs_steps", "events", "marks", "orders", "logouts")
 
 
 class Timeline:
@@ -132,6 +187,8 @@ class Timeline:
         self.rs_steps: list[RSStep] = []
         self.events: list[Event] = []
         self.marks: list[Mark] = []
+        self.orders: list[Order] = []
+        self.logouts: list[Logout] = []
         self._pod_index: dict[str, PodRecord] = {}
 
     # -- writing (backends call these) ------------------------------------
@@ -169,7 +226,9 @@ class Timeline:
             return pd.DataFrame(rows, columns=list(RSStep._fields)).rename(columns={"from_": "from"})
         if table == "marks":
             return pd.DataFrame(rows, columns=list(Mark._fields))
-        cls = PodRecord if table == "pods" else Event
+        if table == "logouts":
+            return pd.DataFrame(rows, columns=list(Logout._fields))
+        cls = {"pods": PodRecord, "events": Event, "orders": Order}[table]
         names = [f.name for f in fields(cls)]
         return pd.DataFrame([[getattr(r, n) for n in names] for r in rows], columns=names)
 

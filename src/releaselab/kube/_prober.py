@@ -147,13 +147,16 @@ class Prober:
         if in_flight:
             await asyncio.wait(in_flight, timeout=self.timeout_s + 1.0)
 
-    async def _exchange(self) -> bytes:
+    def _request(self) -> bytes:
+        """The bytes of one request (the user prober sends others)."""
+        return (f"GET {self.path} HTTP/1.1\r\nHost: {self.host_header}\r\n"
+                f"User-Agent: releaselab-prober\r\nConnection: close\r\n\r\n").encode("ascii")
+
+    async def _exchange(self, request: Optional[bytes] = None) -> bytes:
         """One connection, one request, the raw answer (until the server closes)."""
         reader, writer = await asyncio.open_connection(self.host, self.port)
         try:
-            writer.write((f"GET {self.path} HTTP/1.1\r\nHost: {self.host_header}\r\n"
-                          f"User-Agent: releaselab-prober\r\nConnection: close\r\n\r\n")
-                         .encode("ascii"))
+            writer.write(request if request is not None else self._request())
             await writer.drain()
             raw = b""
             while len(raw) < _MAX_RESPONSE:
@@ -168,10 +171,21 @@ class Prober:
     async def _one(self) -> None:
         t = self.clock()
         began = time.perf_counter()
-        status = error = version = pod = None
+        status, headers, body, error = await self._fetch()
+        version, pod = version_and_pod(headers, body) if status is not None else (None, None)
+        if status == 503 and self.is_gateway and version is None:
+            error = NO_ENDPOINTS       # the gateway answered for a backend it does not have
+        latency = (time.perf_counter() - began) * 1000.0
+        self.sink(Request(t=round(t, 6), target=self.target, pod=pod, version=version,
+                          status=status, error=error, latency_ms=round(latency, 3)))
+
+    async def _fetch(self, request: Optional[bytes] = None) -> tuple:
+        """(status, headers, body, error) of one request; status None with a transport error."""
+        status = error = None
+        headers, body = {}, b""
         try:
             # wait_for rather than asyncio.timeout: the package supports Python 3.10.
-            raw = await asyncio.wait_for(self._exchange(), self.timeout_s)
+            raw = await asyncio.wait_for(self._exchange(request), self.timeout_s)
             if not raw:
                 error = RESET          # accepted, then closed without a word: the server died
             else:
@@ -180,9 +194,8 @@ class Prober:
                     length = headers.get("content-length", "")
                     if length.isdigit() and len(body) < int(length):
                         raise ValueError("body shorter than its Content-Length")
-                    version, pod = version_and_pod(headers, body)
                 except ValueError:
-                    status, version, pod = None, None, None
+                    status, headers, body = None, {}, b""
                     error = RESET      # cut off mid-response
         except asyncio.TimeoutError:
             error = TIMEOUT
@@ -194,8 +207,4 @@ class Prober:
         except OSError:
             # No route, host unreachable, address not available: nothing answers there.
             error = REFUSED
-        if status == 503 and self.is_gateway and version is None:
-            error = NO_ENDPOINTS       # the gateway answered for a backend it does not have
-        latency = (time.perf_counter() - began) * 1000.0
-        self.sink(Request(t=round(t, 6), target=self.target, pod=pod, version=version,
-                          status=status, error=error, latency_ms=round(latency, 3)))
+        return status, headers, body, error
