@@ -13,6 +13,14 @@ from typing import Optional
 from .timeline import ERROR_KINDS, PodRecord, Timeline
 
 CAUSES = ("ok", "http_500", *ERROR_KINDS)
+#: What to do when the app could not reach what it depends on (one line in summary()).
+UNREACHABLE = {
+    "db_unavailable": "the app could not reach its PostgreSQL: is cluster/manifests/data/"
+                      "postgres.yaml applied and ready, and DATABASE_URL right? "
+                      "(checks.two_versions.start_data(lab) starts it)",
+    "store_unavailable": "the app could not reach its Redis session store: is cluster/manifests/"
+                         "data/redis.yaml applied and ready, and SESSION_STORE right?",
+}
 
 
 def _ready_intervals(p: PodRecord) -> list[tuple[float, float]]:
@@ -111,6 +119,9 @@ class Summary:
         if self.by_cause:
             facts.append(("failures by cause", ", ".join(f"{c} {n}" for c, n in
                                                         sorted(self.by_cause.items()))))
+        for cause, hint in UNREACHABLE.items():
+            if self.by_cause.get(cause):
+                facts.append(("unreachable", hint))
         if self.rollout_seconds is not None:
             facts.append(("rollout", f"{self.rollout_seconds:.1f} s, {self.steps} ReplicaSet "
                           f"steps, {self.waves} waves of new pods"))

@@ -54,6 +54,7 @@ def test_data_survives_the_statefulset_but_not_its_claim():
     with lab.traffic(rps=20, users=5, workload="orders") as down:
         lab.wait(2)
     assert {q.cause for q in down.requests} == {"db_unavailable"}
+    assert "could not reach its PostgreSQL" in repr(down.summary())
     lab.apply("data/postgres.yaml")
     lab.wait(6)
     with lab.traffic(rps=20, users=5, workload="orders") as back:
