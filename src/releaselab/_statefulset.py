@@ -17,7 +17,7 @@ from typing import Callable
 # What the simulator's model of a data server does not run; Lab.apply names
 # it once ("note: the simulator does not model ...").
 NOT_MODELLED = ("StatefulSet pods, probes and resources (a StatefulSet of postgres or redis "
-                "runs as one modelled server, ready a few seconds after it is applied)")
+                "runs as one modelled server)")
 
 
 def validate_statefulset(obj: dict, invalid: Callable[[str, str], Exception]) -> list[str]:

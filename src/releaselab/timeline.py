@@ -15,6 +15,8 @@ Tables
 ``orders``     every order a client was told was written, and what reading it back gave
                (:class:`Order`; only with ``traffic(users=...)``)
 ``logouts``    every time a logged-in client found its session gone (:class:`Logout`)
+``migrations`` every schema migration an app ran at start (:class:`Migration`; the
+               simulator records them; on kind they are in the pod's log)
 """
 
 from __future__ import annotations
@@ -175,7 +177,18 @@ class Logout(NamedTuple):
     since: float            # when it had logged in
 
 
-_TABLES = ("requests", "pods", "rs_steps", "events", "marks", "orders", "logouts")
+class Migration(NamedTuple):
+    """A pod's app brought its database from one schema version to another as it started."""
+
+    t: float
+    pod: str
+    version: Optional[str]
+    database: str           # the data server (a StatefulSet) it migrated
+    from_version: int
+    to_version: int
+
+
+_TABLES = ("requests", "pods", "rs_steps", "events", "marks", "orders", "logouts", "migrations")
 
 
 class Timeline:
@@ -189,6 +202,7 @@ class Timeline:
         self.marks: list[Mark] = []
         self.orders: list[Order] = []
         self.logouts: list[Logout] = []
+        self.migrations: list[Migration] = []
         self._pod_index: dict[str, PodRecord] = {}
 
     # -- writing (backends call these) ------------------------------------
@@ -226,8 +240,9 @@ class Timeline:
             return pd.DataFrame(rows, columns=list(RSStep._fields)).rename(columns={"from_": "from"})
         if table == "marks":
             return pd.DataFrame(rows, columns=list(Mark._fields))
-        if table == "logouts":
-            return pd.DataFrame(rows, columns=list(Logout._fields))
+        if table in ("logouts", "migrations"):
+            kind = Logout if table == "logouts" else Migration
+            return pd.DataFrame(rows, columns=list(kind._fields))
         cls = {"pods": PodRecord, "events": Event, "orders": Order}[table]
         names = [f.name for f in fields(cls)]
         return pd.DataFrame([[getattr(r, n) for n in names] for r in rows], columns=names)

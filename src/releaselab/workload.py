@@ -121,7 +121,7 @@ class Users:
                         order=due)
         self._written += 1
         n = self._written
-        customer = f"{FIRST[n % len(FIRST)]} {LAST[(n // len(FIRST)) % len(LAST)]}"
+        customer = f"{FIRST[n % len(FIRST)]} {LAST[(7 * n + n // len(FIRST)) % len(LAST)]}"
         return Call(user.name, "write", "POST", "/orders",
                     {"customer": customer, "item": ITEMS[n % len(ITEMS)]}, cookie=user.cookie)
 

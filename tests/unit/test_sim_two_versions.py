@@ -10,7 +10,7 @@ import collections
 
 import pytest
 
-from releaselab import Lab
+from releaselab import Lab, manifests
 from releaselab.checks import two_versions as tv
 from releaselab.errors import ManifestError, UsageError
 from releaselab.sim.appstate import AppState, StateConfig
@@ -72,7 +72,7 @@ def test_data_survives_the_statefulset_but_not_its_claim():
 
 def test_an_image_not_listed_never_becomes_ready_and_says_why():
     lab = sim()
-    docs = tv.manifests.load("data/postgres.yaml")
+    docs = manifests.load("data/postgres.yaml")
     docs[1]["spec"]["template"]["spec"]["containers"][0]["image"] = "postgres:9"
     lab.apply(docs)
     lab.wait(30)
@@ -81,12 +81,12 @@ def test_an_image_not_listed_never_becomes_ready_and_says_why():
 
 
 def test_a_statefulset_is_checked_as_the_api_server_does():
-    docs = tv.manifests.load("data/postgres.yaml")
+    docs = manifests.load("data/postgres.yaml")
     docs[1]["spec"]["selector"]["matchLabels"] = {"app": "other"}
     with pytest.raises(ManifestError, match=r'StatefulSet.apps "postgres" is invalid: '
                                             r"spec.template.metadata.labels"):
         sim().apply(docs)
-    docs = tv.manifests.load("data/postgres.yaml")
+    docs = manifests.load("data/postgres.yaml")
     docs[1]["spec"]["volumeClaimTemplates"][0]["spec"]["accessModes"] = []
     with pytest.raises(ManifestError, match="accessModes"):
         sim().apply(docs)
@@ -119,8 +119,8 @@ def test_a_pod_that_cannot_migrate_crash_loops_until_the_database_is_up():
     assert any("MIGRATE=1: cannot reach the database" in e.message for e in lab.timeline.events)
     tv.start_data(lab, fresh=False)
     lab.wait_available("web", timeout=400)
-    marks = [m for m in lab.timeline.marks if m.category == "migration"]
-    assert [m.label for m in marks] == ["schema 0→1"]        # migrated once, by one pod
+    done = [(m.from_version, m.to_version, m.database) for m in lab.timeline.migrations]
+    assert done == [(0, 1, "postgres")]                      # migrated once, by one pod
 
 
 # --------------------------------------------------------------------------- schema changes
@@ -134,7 +134,7 @@ def test_the_naive_release_fails_old_pods_requests_and_loses_no_order():
     assert {q.cause for q in run.requests if not q.ok} == {"schema"}
     assert run.lost == 0 and len(run.orders) > 100
     # From the first new pod's migration until the last old pod stopped getting requests.
-    migrated = next(m.t for m in run.lab.timeline.marks if m.label == "schema 1→4")
+    migrated = next(m.t for m in run.lab.timeline.migrations if m.to_version == 4)
     assert migrated <= window["first"] < migrated + 1
     assert window["seconds"] == pytest.approx(result.seconds, abs=3)
 
@@ -144,8 +144,10 @@ def test_expand_migrate_contract_fails_nothing_and_loses_nothing():
     assert all(r.complete for r in results)
     assert run.failed == 0 and run.lost == 0
     assert len(run.orders) > 300 and all(o.audit == "intact" for o in run.orders)
-    labels = [m.label for m in run.lab.timeline.marks if m.category == "migration"]
-    assert labels == ["schema 0→1", "schema 1→2", "schema 2→3", "schema 3→4"]
+    steps = [(m.from_version, m.to_version, m.version) for m in run.lab.timeline.migrations]
+    assert steps == [(0, 1, "5.0"), (1, 2, "5.1-both"), (2, 3, "5.1"), (3, 4, "5.1")]
+    assert list(run.lab.timeline.df("migrations").columns) == [
+        "t", "pod", "version", "database", "from_version", "to_version"]
 
 
 def test_a_backfill_while_old_code_still_writes_loses_its_later_orders():
@@ -153,7 +155,7 @@ def test_a_backfill_while_old_code_still_writes_loses_its_later_orders():
     lost = [o for o in run.orders if o.lost]
     assert lost and {o.version for o in lost} == {"5.0"}
     assert all("no customer name" in o.why for o in lost)
-    backfill = next(m.t for m in run.lab.timeline.marks if m.label == "schema 1→3")
+    backfill = next(m.t for m in run.lab.timeline.migrations if m.to_version == 3)
     assert all(o.t > backfill for o in lost)          # written after the data was copied
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional
 from urllib.parse import urlsplit
 
+from ..timeline import Migration
 from .data import POSTGRESQL, REDIS
 from .database import COLUMNS, LATEST, SQLError
 
@@ -107,7 +108,11 @@ class AppState:
         before = database.version
         done = database.migrate(cfg.migrate)
         if done:
-            self.data.c.timeline.mark(self._now(), f"schema {before}→{cfg.migrate}", "migration")
+            c = self.data.c
+            record = c.timeline.pod(self.pod)
+            c.timeline.migrations.append(Migration(
+                round(self._now(), 6), self.pod, record.version if record else None,
+                server.name, before, cfg.migrate))
         return done
 
     def _reach(self, url: str, kind: str):
