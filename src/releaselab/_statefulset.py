@@ -7,7 +7,9 @@ storage request.  The rules and defaults follow the API server's
 ``ValidateStatefulSetSpec`` (pkg/apis/apps/validation) and
 ``SetDefaults_StatefulSet`` (pkg/apis/apps/v1/defaults.go): replicas 1,
 podManagementPolicy OrderedReady, updateStrategy RollingUpdate with
-partition 0, revisionHistoryLimit 10.
+partition 0, revisionHistoryLimit 10, and persistentVolumeClaimRetentionPolicy
+Retain both when the StatefulSet is deleted and when it is scaled down —
+which is why its data outlives it.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ def validate_statefulset(obj: dict, invalid: Callable[[str, str], Exception]) ->
     spec.setdefault("updateStrategy", {"type": "RollingUpdate",
                                        "rollingUpdate": {"partition": 0}})
     spec.setdefault("revisionHistoryLimit", 10)
+    spec.setdefault("persistentVolumeClaimRetentionPolicy",
+                    {"whenDeleted": "Retain", "whenScaled": "Retain"})
     selector = (spec.get("selector") or {}).get("matchLabels") or {}
     if not selector:
         raise invalid("spec.selector", "Required value")

@@ -70,6 +70,24 @@ def test_data_survives_the_statefulset_but_not_its_claim():
     assert {q.cause for q in empty.requests if not q.ok} == {"schema"}
 
 
+def test_a_claim_retention_policy_of_delete_takes_the_data_with_the_statefulset():
+    lab = sim()
+    docs = manifests.load("data/postgres.yaml")
+    docs[1]["spec"]["persistentVolumeClaimRetentionPolicy"] = {"whenDeleted": "Delete"}
+    lab.apply(docs)
+    assert lab.get("PersistentVolumeClaim", "data-postgres-0")
+    lab.delete("StatefulSet", "postgres")
+    assert lab.backend.list("PersistentVolumeClaim") == []
+    kept = sim()
+    kept.apply("data/postgres.yaml")
+    assert kept.get("StatefulSet", "postgres")["spec"][
+        "persistentVolumeClaimRetentionPolicy"] == {"whenDeleted": "Retain",
+                                                    "whenScaled": "Retain"}
+    kept.delete("StatefulSet", "postgres")
+    assert [c["metadata"]["name"] for c in kept.backend.list("PersistentVolumeClaim")] == [
+        "data-postgres-0"]
+
+
 def test_an_image_not_listed_never_becomes_ready_and_says_why():
     lab = sim()
     docs = manifests.load("data/postgres.yaml")

@@ -156,6 +156,10 @@ def release(lab, image: str, migrate: Optional[int] = None, name: str = "web"):
     old pods are gone, with the RolloutResult.
     """
     tag = image_tag(image)
+    if migrate is not None and (isinstance(migrate, bool) or not isinstance(migrate, int)
+                                or not 0 <= migrate <= LATEST_SCHEMA):
+        raise UsageError(f"migrate={migrate!r}: a schema version from 0 to {LATEST_SCHEMA}, or "
+                         "None for the image's own")
     m = migrate if migrate is not None else int(baked(tag).get("MIGRATE", 0))
     lab.patch("Deployment", name, {"spec": {"template": {"spec": {"containers": [
         {"name": "web", "image": tag, "env": [{"name": "MIGRATE", "value": str(m)}]}]}}}})
@@ -235,6 +239,11 @@ def blue_green_release(lab, image: str = NEW, *, hold_s: float = HOLD_S, lead_s:
     later.  Returns ``(run, result)``.
     """
     from ..strategies import blue_green
+
+    if isinstance(hold_s, bool) or not isinstance(hold_s, (int, float)) or \
+            not 0 <= hold_s <= 600:
+        raise UsageError(f"hold_s={hold_s!r}: seconds green is tested before the switch, "
+                         "from 0 to 600")
 
     def smoke_test(lab) -> Verdict:
         with lab.traffic(rps=RPS, target="web-preview", users=5, workload="orders") as smoke:

@@ -160,6 +160,7 @@ class DataServers:
             c.kernel.at(server.ready_at, self._changed)
         if server.replicas == 0:
             server.ready_at = None
+            self._retention(server, "whenScaled")
         self._changed()
         return server.to_dict(now)
 
@@ -179,8 +180,16 @@ class DataServers:
         return volume
 
     def delete(self, name: str) -> None:
-        self.statefulsets.pop(name)
+        server = self.statefulsets.pop(name)
+        self._retention(server, "whenDeleted")
         self._changed()
+
+    def _retention(self, server: DataServer, when: str) -> None:
+        """persistentVolumeClaimRetentionPolicy: Retain (the default) keeps the claim and data."""
+        policy = (server.spec.get("persistentVolumeClaimRetentionPolicy") or {}).get(when)
+        if policy == "Delete" and server.volume is not None:
+            self.volumes.pop(server.volume.name, None)
+            server.volume = None
 
     def delete_volume(self, name: str) -> None:
         volume = self.volumes.pop(name)

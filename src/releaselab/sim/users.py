@@ -10,8 +10,9 @@ Session affinity.  A Service with ``sessionAffinity: ClientIP`` makes
 kube-proxy send a client to the endpoint it chose for it before, for
 ``sessionAffinityConfig.clientIP.timeoutSeconds`` (default 10800 s) after
 its last connection — but only while that endpoint is still in kube-proxy's
-rules: in iptables mode the affinity is a ``recent`` match inside the
-endpoint's own chain (``pkg/proxy/iptables/proxier.go``,
+rules: in iptables mode the Service's chain holds, for each endpoint it
+knows, a ``-m recent --rcheck --seconds 10800 --reap`` match on the list
+that endpoint's own chain fills (``pkg/proxy/iptables/proxier.go``,
 ``writeServiceToEndpointRules``), so an endpoint removed from the rules
 takes its clients' affinity with it, and they land on another pod.  Here
 every user is its own client address.  On kind, the prober's users all come
