@@ -35,7 +35,8 @@ class Balancer:
 
     def __init__(self):
         self.backends: list[int] = []
-        self.lock = threading.Lock()
+        self.active: dict[int, int] = {}         # backend port -> connections being relayed
+        self.lock = threading.Condition()
         self.rng = random.Random(0)
         self.listener = socket.create_server(("127.0.0.1", free_port()))
         self.port = self.listener.getsockname()[1]
@@ -46,9 +47,12 @@ class Balancer:
         with self.lock:
             self.backends.append(server.port)
 
-    def remove(self, server):
+    def remove(self, server, timeout=10.0):
+        """Take the backend out, then wait for its connections to finish (kube-proxy's
+        removal plus a preStop pause long enough for the slowest relay on a busy machine)."""
         with self.lock:
             self.backends.remove(server.port)
+            self.lock.wait_for(lambda: not self.active.get(server.port), timeout)
 
     def _accept(self):
         while True:
@@ -61,19 +65,25 @@ class Balancer:
     def _relay(self, conn):
         with self.lock:
             port = self.rng.choice(self.backends) if self.backends else None
-        try:
-            if port is None:
-                return
-            upstream = socket.create_connection(("127.0.0.1", port), timeout=5)
-        except OSError:
+            if port is not None:
+                self.active[port] = self.active.get(port, 0) + 1
+        if port is None:
             conn.close()
             return
-        pump = threading.Thread(target=self._pipe, args=(upstream, conn), daemon=True)
-        pump.start()
-        self._pipe(conn, upstream)
-        pump.join(5)
-        conn.close()
-        upstream.close()
+        try:
+            upstream = socket.create_connection(("127.0.0.1", port), timeout=5)
+            pump = threading.Thread(target=self._pipe, args=(upstream, conn), daemon=True)
+            pump.start()
+            self._pipe(conn, upstream)
+            pump.join(5)
+            upstream.close()
+        except OSError:
+            pass
+        finally:
+            conn.close()
+            with self.lock:
+                self.active[port] -= 1
+                self.lock.notify_all()
 
     @staticmethod
     def _pipe(source, sink):
@@ -113,8 +123,7 @@ def release(balancer, start, pg, steps):
             new = shop(start, pg, *step)                 # migrates before it listens
             balancer.add(new)
             time.sleep(OVERLAP_S)
-            balancer.remove(current)
-            time.sleep(0.2)                              # what is in flight finishes
+            balancer.remove(current)                     # and what is in flight finishes
             current.terminate()
             current = new
         time.sleep(1.0)

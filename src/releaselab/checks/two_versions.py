@@ -61,8 +61,14 @@ OPS = ("write", "read")
 _exercise = getattr(_core, "exercise", None)
 
 
-def exercise(exercise_id: str, title: str):
-    return _exercise(exercise_id, title) if _exercise else (lambda fn: fn)
+def exercise(exercise_id: str, title: str, cells: tuple = ()):
+    """Register the checker (with the lab's other cells of the exercise) where the kit can."""
+    if _exercise is None:
+        return lambda fn: fn
+    try:
+        return _exercise(exercise_id, title, cells=cells)
+    except TypeError:
+        return _exercise(exercise_id, title)
 
 
 def failed(message: str, hint: Optional[str] = None, fix: Optional[str] = None) -> Verdict:
@@ -102,6 +108,10 @@ def _figures(run) -> str:
 
 def _seeds(seeds: Iterable[int]) -> str:
     return ", ".join(map(str, seeds))
+
+
+def _span(low: float, high: float) -> str:
+    return f"{low:.1f}" if f"{low:.1f}" == f"{high:.1f}" else f"{low:.1f}–{high:.1f}"
 
 
 # ------------------------------------------------------------------------------ the table
@@ -171,7 +181,7 @@ def check_prediction(version, ops, seconds, seeds: Iterable[int] = SEEDS) -> Ver
               f"{', '.join(str(w['failed']) for w in windows)} requests failed with cause "
               f"schema, all answered by {', '.join(sorted(versions))}, "
               f"{' and '.join(sorted(o + 's' for o in failing))} alike, for "
-              f"{low:.1f}–{high:.1f} s (the rollout took {rollout:.1f} s)")
+              f"{_span(low, high)} s (the rollout took {rollout:.1f} s)")
     misses = []
     if {version} != versions:
         misses.append(f"you said {version}: its code fits the schema it migrates to")
@@ -217,7 +227,7 @@ def _plan_placeholder(plan) -> bool:
         unanswered(*(s if isinstance(s, (list, tuple)) else (s,))) for s in plan)
 
 
-@exercise("05.2", "an expand/contract plan")
+@exercise("05.2", "an expand/contract plan", cells=("ex2-run",))
 def check_plan(plan, seeds: Iterable[int] = SEEDS) -> Verdict:
     """An expand/contract plan: from 5.0 on schema 1 to 5.1 on schema 4 with 0 failed requests
     and 0 orders lost, on every seed."""
@@ -296,7 +306,7 @@ def _session_runs(env: Optional[dict], seeds, sticky: bool = True):
             for seed in seeds]
 
 
-@exercise("05.3", "count the users a rolling update logs out")
+@exercise("05.3", "count the users a rolling update logs out", cells=("ex3-run",))
 def check_logouts(users_logged_out, more_than_once, seeds: Iterable[int] = SEEDS) -> Verdict:
     """For a rolling update of 4 pods with sessions in memory and sticky sessions: how many of
     the 20 users are logged out, and are some logged out more than once?"""
@@ -334,7 +344,7 @@ def check_logouts(users_logged_out, more_than_once, seeds: Iterable[int] = SEEDS
                   "rollout replaces that pod, and it replaces every one.")
 
 
-@exercise("05.4", "a release that logs nobody out")
+@exercise("05.4", "a release that logs nobody out", cells=("ex4-run",))
 def check_session_fix(env, seeds: Iterable[int] = SEEDS) -> Verdict:
     """``env`` for the shop (e.g. {"SESSION_STORE": ...}) so that a rolling update logs no
     user out and fails no request."""
@@ -411,7 +421,8 @@ def _check_evidence(evidence) -> Optional[Verdict]:
     return None
 
 
-@exercise("05.5", "blue-green or rolling for a schema change")
+@exercise("05.5", "blue-green or rolling for a schema change",
+          cells=("ex5-rolling", "ex5-blue-green", "ex5-plot"))
 def check_choice(choice, evidence, seeds: Iterable[int] = SEEDS) -> Verdict:
     """The naive 5.1 must ship today: ``choice`` ("rolling" or "blue-green") is the release
     that fails fewer requests, and ``evidence`` = {"rolling": run, "blue-green": run} are
