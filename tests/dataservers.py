@@ -63,6 +63,18 @@ def _wait(check, what: str, proc: subprocess.Popen, log: Path, timeout: float = 
     raise RuntimeError(f"{what} did not become ready in {timeout:g} s:\n{log.read_text()[-2000:]}")
 
 
+def _stop(proc, signum) -> None:
+    """Stop one server by its PID: ``signum``, then SIGKILL if it has not exited in 15 s."""
+    if proc is not None and proc.poll() is None:
+        proc.send_signal(signum)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+    return None
+
+
 class Postgres:
     """One PostgreSQL server: ``url`` to reach it, ``stop()`` / ``start()`` by PID."""
 
@@ -121,14 +133,7 @@ class Postgres:
 
     def stop(self) -> None:
         """Fast shutdown (SIGINT to the postmaster), by PID."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
-        self.proc = None
+        self.proc = _stop(self.proc, signal.SIGINT)
 
     def reset(self) -> None:
         """An empty database again: no orders, no schema_migrations."""
@@ -177,14 +182,7 @@ class Redis:
             return False
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
-        self.proc = None
+        self.proc = _stop(self.proc, signal.SIGTERM)
 
     def reset(self) -> None:
         import redis

@@ -80,12 +80,14 @@ class TrafficRun:
     def sent(self) -> int:
         return len(self.requests)
 
+    def _mine(self, rows) -> list:
+        end = self.end if self.end is not None else float("inf")
+        return [r for r in rows if r.target == self.target and self.start <= r.t < end]
+
     @property
     def orders(self):
         """The orders this run's users were told were written (with their audit)."""
-        end = self.end if self.end is not None else float("inf")
-        return [o for o in self.lab.timeline.orders
-                if o.target == self.target and self.start <= o.t < end]
+        return self._mine(self.lab.timeline.orders)
 
     @property
     def lost(self) -> int:
@@ -94,9 +96,8 @@ class TrafficRun:
 
     @property
     def logouts(self):
-        end = self.end if self.end is not None else float("inf")
-        return [x for x in self.lab.timeline.logouts
-                if x.target == self.target and self.start <= x.t < end]
+        """Every time one of this run's logged-in users found its session gone."""
+        return self._mine(self.lab.timeline.logouts)
 
     @property
     def logged_out(self) -> int:

@@ -22,6 +22,21 @@ def sim(seed=1):
     return Lab("sim", seed=seed, echo=False)
 
 
+def shop(seed=1, **deploy):
+    """A simulated Lab with PostgreSQL, Redis and the shop (5.0) serving."""
+    lab = sim(seed)
+    tv.start_data(lab)
+    tv.deploy(lab, **deploy)
+    return lab
+
+
+def measure(lab, seconds, **traffic):
+    """A TrafficRun of ``seconds`` with ``traffic`` (users, workload) and nothing else done."""
+    with lab.traffic(rps=20, **traffic) as run:
+        lab.wait(seconds)
+    return run
+
+
 def ready(lab, name):
     return lab.get("StatefulSet", name)["status"]["readyReplicas"]
 
@@ -44,28 +59,22 @@ def test_a_statefulset_of_postgres_is_one_modelled_server_said_once(capsys):
 
 
 def test_data_survives_the_statefulset_but_not_its_claim():
-    lab = sim()
-    tv.start_data(lab)
-    tv.deploy(lab)
-    with lab.traffic(rps=20, users=5, workload="orders") as run:
-        lab.wait(5)
+    lab = shop()
+    run = measure(lab, 5, users=5, workload="orders")
     assert run.orders and all(o.audit == "intact" for o in run.orders)
     lab.delete("StatefulSet", "postgres")
-    with lab.traffic(rps=20, users=5, workload="orders") as down:
-        lab.wait(2)
+    down = measure(lab, 2, users=5, workload="orders")
     assert {q.cause for q in down.requests} == {"db_unavailable"}
     assert "could not reach its PostgreSQL" in repr(down.summary())
     lab.apply("data/postgres.yaml")
     lab.wait(6)
-    with lab.traffic(rps=20, users=5, workload="orders") as back:
-        lab.wait(4)
+    back = measure(lab, 4, users=5, workload="orders")
     assert back.failed == 0 and max(o.id for o in back.orders) > max(o.id for o in run.orders)
     lab.delete("StatefulSet", "postgres")
     lab.delete("PersistentVolumeClaim", "data-postgres-0")
     lab.apply("data/postgres.yaml")
     lab.wait(6)
-    with lab.traffic(rps=20, users=5, workload="orders") as empty:
-        lab.wait(2)
+    empty = measure(lab, 2, users=5, workload="orders")
     # An empty database: no orders table until a pod runs MIGRATE=1 again.
     assert {q.cause for q in empty.requests if not q.ok} == {"schema"}
 
@@ -117,11 +126,8 @@ def test_a_statefulset_is_checked_as_the_api_server_does():
     ("postgresql://shop:shop@postgres:5432/other", 'database "other" does not exist'),
 ])
 def test_the_app_reaches_its_database_as_dns_and_postgres_allow(url, detail):
-    lab = sim()
-    tv.start_data(lab)
-    tv.deploy(lab, env={"DATABASE_URL": url, "MIGRATE": 0})
-    with lab.traffic(rps=10, users=2, workload="orders") as run:
-        lab.wait(2)
+    lab = shop(env={"DATABASE_URL": url, "MIGRATE": 0})
+    run = measure(lab, 2, users=2, workload="orders")
     assert {q.cause for q in run.requests} == {"db_unavailable"}
     # The answer's detail is what the real client library says.
     state = AppState(StateConfig(database_url=url), lab.backend.cluster.data, "p")
@@ -190,22 +196,14 @@ def test_the_same_seed_gives_the_same_numbers_and_another_seed_others():
 # --------------------------------------------------------------------------- sessions
 
 def test_memory_sessions_without_affinity_log_users_out_even_without_a_release():
-    lab = sim()
-    tv.start_data(lab)
-    tv.deploy(lab)
-    with lab.traffic(rps=20, users=20, workload="sessions") as run:
-        lab.wait(10)
+    run = measure(shop(), 10, users=20, workload="sessions")
     assert run.logged_out == 20 and len(run.logouts) > 50
     summary = repr(run.summary())
     assert "20 users logged out" in summary and "orders" not in summary
 
 
 def test_sticky_memory_sessions_survive_until_the_rollout_replaces_their_pod():
-    lab = sim()
-    tv.start_data(lab)
-    tv.deploy(lab, sticky=True)
-    with lab.traffic(rps=20, users=20, workload="sessions") as before:
-        lab.wait(10)
+    before = measure(shop(sticky=True), 10, users=20, workload="sessions")
     assert before.logged_out == 0
     run = tv.session_rollout(sim(), sticky=True)
     assert run.logged_out == 20 and run.failed == len(run.logouts)
@@ -221,9 +219,7 @@ def test_a_shared_store_or_a_signed_token_logs_nobody_out(env):
 
 
 def test_a_redis_outage_fails_only_the_session_requests():
-    lab = sim()
-    tv.start_data(lab)
-    tv.deploy(lab, env={"SESSION_STORE": tv.REDIS_URL})
+    lab = shop(env={"SESSION_STORE": tv.REDIS_URL})
     with lab.traffic(rps=20, users=10, workload="shop") as run:
         lab.wait(4)
         lab.delete("StatefulSet", "redis")
@@ -285,15 +281,11 @@ def test_bad_user_traffic_arguments_are_refused_at_once(kwargs, words):
 
 
 def test_plain_traffic_summaries_are_unchanged_and_tables_have_frames():
-    lab = sim()
-    tv.start_data(lab)
-    tv.deploy(lab)
-    with lab.traffic(rps=20) as plain:
-        lab.wait(2)
+    lab = shop()
+    plain = measure(lab, 2)
     text = repr(plain.summary())
     assert "orders" not in text and "sessions" not in text
-    with lab.traffic(rps=20, users=4, workload="shop") as run:
-        lab.wait(6)
+    run = measure(lab, 6, users=4, workload="shop")
     assert "orders" in repr(run.summary()) and "sessions" in repr(run.summary())
     orders = lab.timeline.df("orders")
     assert list(orders.columns)[:5] == ["t", "target", "user", "id", "customer"]

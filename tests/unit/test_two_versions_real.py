@@ -108,15 +108,20 @@ def shop(start, pg, version, schema, migrate, **env):
     return server
 
 
+def users(balancer, timeline, workload):
+    """The kind backend's user prober, started, against the balancer."""
+    t0 = time.monotonic()
+    return UserProber("127.0.0.1", balancer.port, users=USERS, workload=workload,
+                      timeline=timeline, target="web", rps=RPS, sink=timeline.requests.append,
+                      clock=lambda: time.monotonic() - t0, timeout_s=3).start()
+
+
 def release(balancer, start, pg, steps):
     """Serve steps[0], then roll to each next one with OVERLAP_S of both; returns the Timeline."""
-    timeline, t0 = Timeline(), time.monotonic()
+    timeline = Timeline()
     current = shop(start, pg, *steps[0])
     balancer.add(current)
-    prober = UserProber("127.0.0.1", balancer.port, users=USERS, workload="orders",
-                        timeline=timeline, target="web", rps=RPS, sink=timeline.requests.append,
-                        clock=lambda: time.monotonic() - t0, timeout_s=3)
-    prober.start()
+    prober = users(balancer, timeline, "orders")
     try:
         time.sleep(1.0)                                  # orders written before the release
         for step in steps[1:]:
@@ -174,13 +179,10 @@ def test_memory_sessions_log_users_out_and_redis_sessions_do_not(pg, rd, start):
 
 
 def _sessions(balancer, start, pg, store):
-    timeline, t0 = Timeline(), time.monotonic()
+    timeline = Timeline()
     old = shop(start, pg, "5.0", "name", 1, SESSION_STORE=store)
     balancer.add(old)
-    prober = UserProber("127.0.0.1", balancer.port, users=USERS, workload="sessions",
-                        timeline=timeline, target="web", rps=RPS, sink=timeline.requests.append,
-                        clock=lambda: time.monotonic() - t0, timeout_s=3)
-    prober.start()
+    prober = users(balancer, timeline, "sessions")
     try:
         time.sleep(1.0)
         new = shop(start, pg, "5.1", "split", 4, SESSION_STORE=store)

@@ -76,8 +76,9 @@ def start_data(lab, *, fresh: bool = True, timeout: float = 300.0) -> None:
                            timeout, "the old shop's pods going away")
     lab.apply("data/postgres.yaml")
     lab.apply("data/redis.yaml")
-    if lab.echo:
-        print("$ kubectl rollout status statefulset/postgres statefulset/redis")
+    if lab.echo:      # kubectl's rollout status takes one object at a time
+        print("$ kubectl rollout status statefulset/postgres\n"
+              "$ kubectl rollout status statefulset/redis")
     lab.wait_until(lambda: _ready(lab, "postgres") and _ready(lab, "redis"), timeout,
                    "PostgreSQL and Redis becoming ready")
 

@@ -59,8 +59,8 @@ def server_kind(image: str, services: set) -> Optional[str]:
 
 
 @dataclass(eq=False)
-class Volume:
-    """A PersistentVolumeClaim made from a volumeClaimTemplate, and the data on it."""
+class _Stored:
+    """What the API server keeps of an object the model runs."""
 
     name: str
     namespace: str
@@ -68,6 +68,12 @@ class Volume:
     spec: dict
     created: float
     uid: str
+
+
+@dataclass(eq=False)
+class Volume(_Stored):
+    """A PersistentVolumeClaim made from a volumeClaimTemplate, and the data on it."""
+
     database: Optional[Database] = None
     sessions: Optional[dict] = None          # Redis: key → (user, expires at)
 
@@ -80,16 +86,10 @@ class Volume:
 
 
 @dataclass(eq=False)
-class DataServer:
+class DataServer(_Stored):
     """A StatefulSet of postgres or redis, run as one modelled server."""
 
-    name: str
-    namespace: str
-    labels: dict
-    spec: dict
-    created: float
-    uid: str
-    kind: Optional[str]                  # postgresql, redis; None: an image that cannot run
+    kind: Optional[str] = None           # postgresql, redis; None: an image that cannot run
     ready_at: Optional[float] = None     # None: not starting (0 replicas, or it cannot run)
     generation: int = 1
     volume: Optional[Volume] = None
