@@ -6,6 +6,9 @@ import pytest
 # Shared test helpers (reference_replay) live beside the tests.
 sys.path.insert(0, str(Path(__file__).parent))
 
+# Real PostgreSQL and Redis servers for the tests that need them (tests/dataservers.py).
+from dataservers import pg, postgres_server, rd, redis_server  # noqa: E402,F401
+
 
 @pytest.fixture
 def emu():

@@ -42,7 +42,8 @@ _INT_RANGE = {"int32": (-2**31, 2**31 - 1), "int64": (-2**63, 2**63 - 1)}
 _QUANTITY = "io.k8s.apimachinery.pkg.api.resource.Quantity"
 _INT_OR_STRING = "io.k8s.apimachinery.pkg.util.intstr.IntOrString"
 _TIME = "io.k8s.apimachinery.pkg.apis.meta.v1.Time"
-_ROOTS = {"Deployment": "io.k8s.api.apps.v1.Deployment", "Service": "io.k8s.api.core.v1.Service"}
+_ROOTS = {"Deployment": "io.k8s.api.apps.v1.Deployment", "Service": "io.k8s.api.core.v1.Service",
+          "StatefulSet": "io.k8s.api.apps.v1.StatefulSet"}
 #: Deeper nesting than this is refused before any recursive code sees it (Go's
 #: JSON decoder stops at 10,000; no real manifest goes past ~20).
 MAX_DEPTH = 200

@@ -26,11 +26,13 @@ from ._fielderrors import (Errors, is_dns1035_label, unique_name, is_dns1123_lab
                            is_qualified_name, is_valid_label_value, is_valid_port_name,
                            is_valid_port_num, validate_annotations, validate_labels)
 from ._podvalidation import PROBES, validate_pod_template
+from ._statefulset import default_statefulset, validate_statefulset_spec
 from .errors import ManifestError
 
 GATEWAY_GROUP = "gateway.networking.k8s.io"
 GROUP_OF = {"Deployment": "Deployment.apps", "Service": "Service",
-            "Gateway": f"Gateway.{GATEWAY_GROUP}", "HTTPRoute": f"HTTPRoute.{GATEWAY_GROUP}"}
+            "Gateway": f"Gateway.{GATEWAY_GROUP}", "HTTPRoute": f"HTTPRoute.{GATEWAY_GROUP}",
+            "StatefulSet": "StatefulSet.apps"}
 SERVICE_TYPES = ["ClusterIP", "ExternalName", "LoadBalancer", "NodePort"]
 #: The apiserver's default --service-node-port-range.
 NODE_PORT_RANGE = (30000, 32767)
@@ -62,6 +64,9 @@ def check(obj: dict) -> dict:
     elif kind == "Service":
         default_service(obj)
         validate_service_spec(obj["spec"], errs)
+    elif kind == "StatefulSet":
+        default_statefulset(obj, default_pod_template)
+        validate_statefulset_spec(obj["spec"], errs, validate_label_selector, selector_matches)
     else:
         default_gateway_api(obj)
     errs.raise_for(prefix_of(obj))
@@ -97,7 +102,11 @@ def default_deployment(obj: dict) -> None:
         ru = strategy.setdefault("rollingUpdate", {})
         ru.setdefault("maxSurge", "25%")
         ru.setdefault("maxUnavailable", "25%")
-    template = spec.setdefault("template", {})
+    default_pod_template(spec.setdefault("template", {}))
+
+
+def default_pod_template(template: dict) -> None:
+    """SetDefaults_PodSpec and the container defaults the simulator reads."""
     pod = template.setdefault("spec", {})
     pod.setdefault("terminationGracePeriodSeconds", 30)     # SetDefaults_PodSpec
     pod.setdefault("restartPolicy", "Always")

@@ -51,9 +51,12 @@ class RolloutResult:
 class TrafficRun:
     """The requests sent inside one ``with lab.traffic(...)`` block."""
 
-    def __init__(self, lab: "Lab", target: str, rps: float, poisson: bool, timeout_s: float):
+    def __init__(self, lab: "Lab", target: str, rps: float, poisson: bool, timeout_s: float,
+                 users: int = 0, workload: str = "shop"):
         self.lab, self.target, self.rps = lab, target, rps
         self._poisson, self._timeout_s = poisson, timeout_s
+        # Only a user traffic passes these on, so a backend without users still works.
+        self._users = {"users": users, "workload": workload} if users else {}
         self.start: float = lab.now()
         self.end: Optional[float] = None
         self._handle = None
@@ -61,7 +64,7 @@ class TrafficRun:
     def __enter__(self) -> "TrafficRun":
         self.start = self.lab.now()
         self._handle = self.lab.backend.start_traffic(self.target, self.rps, poisson=self._poisson,
-                                                      timeout_s=self._timeout_s)
+                                                      timeout_s=self._timeout_s, **self._users)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -81,6 +84,30 @@ class TrafficRun:
     @property
     def sent(self) -> int:
         return len(self.requests)
+
+    def _mine(self, rows) -> list:
+        end = self.end if self.end is not None else float("inf")
+        return [r for r in rows if r.target == self.target and self.start <= r.t < end]
+
+    @property
+    def orders(self):
+        """The orders this run's users were told were written (with their audit)."""
+        return self._mine(self.lab.timeline.orders)
+
+    @property
+    def lost(self) -> int:
+        """Orders answered 201 that the audit found missing, wrong or unreadable."""
+        return sum(1 for o in self.orders if o.lost)
+
+    @property
+    def logouts(self):
+        """Every time one of this run's logged-in users found its session gone."""
+        return self._mine(self.lab.timeline.logouts)
+
+    @property
+    def logged_out(self) -> int:
+        """Users who found their session gone at least once during this run."""
+        return len({x.user for x in self.logouts})
 
     def summary(self, deployment: Optional[str] = None):
         """Requests of this run only (its target, its window), and the rollout figures."""
@@ -448,17 +475,23 @@ class Lab:
         return out
 
     def traffic(self, rps: float = 50, target: str = "web", poisson: bool = False,
-                timeout_s: float = 1.0) -> TrafficRun:
+                timeout_s: float = 1.0, users: int = 0, workload: str = "shop") -> TrafficRun:
         """Open-loop clients against Service ``target`` (or ``"gateway/<name>"``).
 
         ``rps``: requests per second, more than 0 and at most 1,000; ``timeout_s``:
-        how long a client waits for an answer, more than 0 and at most 60 s."""
+        how long a client waits for an answer, more than 0 and at most 60 s.
+        ``users=N``: the requests are N users taking turns, each with its own
+        session cookie and orders (``workload``: ``"sessions"``, ``"orders"`` or
+        ``"shop"``, both; see :mod:`releaselab.workload`); 0 sends ``GET /``."""
+        from .workload import check_users
+
         rps = _args.rate("traffic", rps)
         _args.text("traffic", "target", target, "'web' or 'gateway/web'")
         _args.flag("traffic", "poisson", poisson)
         timeout_s = _args.seconds("traffic", "timeout_s", timeout_s, low_open=True,
                                   high=_args.MAX_CLIENT_TIMEOUT_S)
-        return TrafficRun(self, target, rps, poisson, timeout_s)
+        check_users(users, workload)
+        return TrafficRun(self, target, rps, poisson, timeout_s, users, workload)
 
     # -- starting clean ------------------------------------------------------------------------
     #: What :meth:`reset` deletes: every object a lab applies.

@@ -32,6 +32,7 @@ import yaml
 from . import _validation
 from ._quantity import parse_cpu, parse_memory  # noqa: F401  (re-exported: public names)
 from ._yamlload import MAX_REQUEST_BYTES, json_size, parse_documents
+from ._statefulset import NOT_MODELLED as _STATEFULSET_NOT_MODELLED
 from .errors import ManifestError, NotFoundError
 
 Source = Union[str, os.PathLike, dict, list]
@@ -40,6 +41,7 @@ GATEWAY_GROUP = _validation.GATEWAY_GROUP
 SUPPORTED = {
     ("apps/v1", "Deployment"), ("v1", "Service"),
     (f"{GATEWAY_GROUP}/v1", "Gateway"), (f"{GATEWAY_GROUP}/v1", "HTTPRoute"),
+    ("apps/v1", "StatefulSet"),     # lab 05's data servers (_statefulset.py)
 }
 _GROUP_OF = _validation.GROUP_OF
 #: The one namespace the kit works in (on kind, kube/_guard.py holds it to that too).
@@ -156,6 +158,9 @@ def validate(obj: dict) -> tuple[dict, list[str]]:
     elif kind == "Service" and obj["spec"]["type"] == "ExternalName":
         notes = [f'Service "{meta["name"]}" of type ExternalName (the simulator routes no '
                  "traffic through it; on a cluster it is a DNS alias)"]
+    elif kind == "StatefulSet":
+        parse_template(obj["spec"]["template"])
+        notes = [_STATEFULSET_NOT_MODELLED]
     return obj, notes
 
 

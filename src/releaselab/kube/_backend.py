@@ -46,6 +46,9 @@ _TYPED = {
     "Service": ("core", "namespaced_service", "v1"),
     "Event": ("core", "namespaced_event", "v1"),
     "EndpointSlice": ("discovery", "namespaced_endpoint_slice", "discovery.k8s.io/v1"),
+    # lab 05's data servers (cluster/manifests/data/) and the claims that hold their data
+    "StatefulSet": ("apps", "namespaced_stateful_set", "apps/v1"),
+    "PersistentVolumeClaim": ("core", "namespaced_persistent_volume_claim", "v1"),
 }
 # kind → plural, for the Gateway API (CRDs, served through CustomObjectsApi).
 _CUSTOM = {"Gateway": "gateways", "HTTPRoute": "httproutes"}
@@ -420,11 +423,18 @@ class KubeBackend:
         return "127.0.0.1", mapped[0]
 
     def start_traffic(self, target: str, rps: float, *, poisson: bool = False,
-                      timeout_s: float = 1.0) -> Prober:
+                      timeout_s: float = 1.0, users: int = 0, workload: str = "shop") -> Prober:
         host, port = self.resolve_target(target)
-        prober = Prober(host, port, target=target, rps=rps, sink=self.timeline.requests.append,
-                        clock=self._clock, timeout_s=timeout_s, poisson=poisson,
-                        rng=random.Random(self._rng.random()))
+        options = dict(target=target, rps=rps, sink=self.timeline.requests.append,
+                       clock=self._clock, timeout_s=timeout_s, poisson=poisson,
+                       rng=random.Random(self._rng.random()))
+        if users:
+            from ._users import UserProber
+
+            prober = UserProber(host, port, users=users, workload=workload,
+                                timeline=self.timeline, **options)
+        else:
+            prober = Prober(host, port, **options)
         self._probers.append(prober.start())
         return prober
 

@@ -190,14 +190,17 @@ class Prober:
             # the event loop to run their last callbacks.
             await asyncio.wait(in_flight, timeout=self.timeout_s + 0.5)
 
-    async def _exchange(self, t: float) -> bytes:
+    def _request(self) -> bytes:
+        """The bytes of one request (the user prober sends others)."""
+        return (f"GET {self.path} HTTP/1.1\r\nHost: {self.host_header}\r\n"
+                f"User-Agent: releaselab-prober\r\nConnection: close\r\n\r\n").encode("ascii")
+
+    async def _exchange(self, t: float, request: Optional[bytes] = None) -> bytes:
         """One connection, one request, the raw answer (until the server closes)."""
         host, port = self.route(t) if self.route is not None else (self.host, self.port)
         reader, writer = await asyncio.open_connection(host, port)
         try:
-            writer.write((f"GET {self.path} HTTP/1.1\r\nHost: {self.host_header}\r\n"
-                          f"User-Agent: releaselab-prober\r\nConnection: close\r\n\r\n")
-                         .encode("ascii"))
+            writer.write(request if request is not None else self._request())
             await writer.drain()
             raw = b""
             while len(raw) < _MAX_RESPONSE:
@@ -212,10 +215,22 @@ class Prober:
     async def _one(self) -> None:
         t = round(self.clock(), 6)
         began = time.perf_counter()
-        status = error = version = pod = None
+        status, headers, body, error = await self._fetch(t)
+        version, pod = version_and_pod(headers, body) if status is not None else (None, None)
+        if status == 503 and self.is_gateway and version is None:
+            error = NO_ENDPOINTS       # the gateway answered for a backend it does not have
+        latency = (time.perf_counter() - began) * 1000.0
+        self.sink(Request(t=t, target=self.target, pod=pod, version=version,
+                          status=status, error=error, latency_ms=round(latency, 3)))
+
+    async def _fetch(self, t: float, request: Optional[bytes] = None) -> tuple:
+        """(status, headers, body, error) of one request sent at ``t``; status None with a
+        transport error."""
+        status = error = None
+        headers, body = {}, b""
         try:
             # wait_for rather than asyncio.timeout: the package supports Python 3.10.
-            raw = await asyncio.wait_for(self._exchange(t), self.timeout_s)
+            raw = await asyncio.wait_for(self._exchange(t, request), self.timeout_s)
             if not raw:
                 error = RESET          # accepted, then closed without a word: the server died
             else:
@@ -224,9 +239,8 @@ class Prober:
                     length = headers.get("content-length", "")
                     if length.isdigit() and len(body) < int(length):
                         raise ValueError("body shorter than its Content-Length")
-                    version, pod = version_and_pod(headers, body)
                 except ValueError:
-                    status, version, pod = None, None, None
+                    status, headers, body = None, {}, b""
                     error = RESET      # cut off mid-response
         except asyncio.TimeoutError:
             error = TIMEOUT
@@ -238,8 +252,4 @@ class Prober:
         except OSError:
             # No route, host unreachable, address not available: nothing answers there.
             error = REFUSED
-        if status == 503 and self.is_gateway and version is None:
-            error = NO_ENDPOINTS       # the gateway answered for a backend it does not have
-        latency = (time.perf_counter() - began) * 1000.0
-        self.sink(Request(t=t, target=self.target, pod=pod, version=version,
-                          status=status, error=error, latency_ms=round(latency, 3)))
+        return status, headers, body, error

@@ -15,10 +15,12 @@ from .cluster import Cluster
 from .objects import Deployment, GatewayObject, Service
 from .patch import strategic_merge
 from .profile import KIND_LIKE, TimingProfile
+from ..workload import check_users
 from .traffic import TrafficSource
+from .users import UserTraffic
 
 KINDS = ("Deployment", "ReplicaSet", "Pod", "Service", "EndpointSlice", "Event", "Gateway",
-         "HTTPRoute")
+         "HTTPRoute", "StatefulSet", "PersistentVolumeClaim")
 
 
 class SimBackend:
@@ -106,6 +108,8 @@ class SimBackend:
                 self._update_deployment(d, obj["spec"], meta)
             c.deployments_controller.enqueue(name)
             return d.to_dict()
+        if kind == "StatefulSet":
+            return c.data.apply(obj)
         if kind == "Service":
             c.services[name] = Service(name, meta["namespace"], meta.get("labels", {}),
                                        obj["spec"], now, c.uid())
@@ -149,6 +153,12 @@ class SimBackend:
             c.network.routes_changed()
         elif kind == "Pod":
             c.delete_pod(self._require(c.pods, kind, name))
+        elif kind == "StatefulSet":
+            self._require(c.data.statefulsets, kind, name)
+            c.data.delete(name)
+        elif kind == "PersistentVolumeClaim":
+            self._require(c.data.volumes, kind, name)
+            c.data.delete_volume(name)
         else:
             raise UsageError(f"deleting a {kind} directly is not supported; delete its Deployment")
 
@@ -180,6 +190,8 @@ class SimBackend:
 
     def _store(self, kind: str) -> dict:
         c = self.cluster
+        if kind in ("StatefulSet", "PersistentVolumeClaim"):
+            return c.data.rendered(kind)
         return {"Deployment": c.deployments, "ReplicaSet": c.replicasets, "Pod": c.pods,
                 "Service": c.services, "Gateway": c.gateways, "HTTPRoute": c.routes}[kind]
 
@@ -245,19 +257,27 @@ class SimBackend:
 
     # -- traffic ---------------------------------------------------------------------------------
     def start_traffic(self, target: str, rps: float, *, poisson: bool = False,
-                      timeout_s: float = 1.0) -> TrafficSource:
+                      timeout_s: float = 1.0, users: int = 0,
+                      workload: str = "shop") -> TrafficSource:
         if not isinstance(rps, (int, float)) or rps <= 0:
             raise UsageError(f"rps={rps!r}: the request rate must be a positive number")
         c = self.cluster
         name = target.split("/", 1)[1] if target.startswith("gateway/") else target
         store = c.gateways if target.startswith("gateway/") else c.services
         self._require(store, "Gateway" if target.startswith("gateway/") else "Service", name)
-        source = TrafficSource(c, target, float(rps), poisson, timeout_s, c.kernel.now)
+        if users:
+            check_users(users, workload)
+            source = UserTraffic(c, target, float(rps), poisson, timeout_s, c.kernel.now, users,
+                                 workload)
+        else:
+            source = TrafficSource(c, target, float(rps), poisson, timeout_s, c.kernel.now)
         c.kernel.gap_fillers.append(source.fill)
         self._traffic.append(source)
         return source
 
     def stop_traffic(self, handle: TrafficSource) -> None:
+        if isinstance(handle, UserTraffic) and not handle.stopped:
+            handle.audit()              # every order written read back once more
         handle.stopped = True
         if handle.fill in self.cluster.kernel.gap_fillers:
             self.cluster.kernel.gap_fillers.remove(handle.fill)
