@@ -13,7 +13,10 @@ Override any of them: ``Lab(profile=TimingProfile(proxy_sync_s=1.0))`` or
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields, replace
+
+from ..errors import UsageError
 
 
 @dataclass(frozen=True)
@@ -90,26 +93,64 @@ class TimingProfile:
     refused_ms: float = 1.0
 
     def with_overrides(self, overrides: "dict | TimingProfile | None") -> "TimingProfile":
+        """This profile with some fields replaced (each checked against RANGES)."""
         if overrides is None:
             return self
         if isinstance(overrides, TimingProfile):
             return overrides
+        if not isinstance(overrides, dict):
+            raise UsageError(f"profile={overrides!r}: pass a dict of timing fields or a "
+                             "TimingProfile, e.g. profile={'proxy_sync_s': 1.0}")
         known = {f.name for f in fields(self)}
-        unknown = sorted(set(overrides) - known)
+        unknown = sorted(str(k) for k in set(overrides) - known)
         if unknown:
-            from ..errors import UsageError
             raise UsageError(f"unknown timing profile field(s) {', '.join(unknown)}; "
                              f"known: {', '.join(sorted(known))}")
-        for name, value in overrides.items():
-            if not isinstance(value, (int, float)) or value < 0:
-                from ..errors import UsageError
-                raise UsageError(f"timing profile {name}={value!r}: must be a number of seconds >= 0")
         return replace(self, **overrides)
+
+    def __post_init__(self) -> None:
+        # Checked on construction, so TimingProfile(...) and overrides alike
+        # are refused at once with the accepted range, never inside a wait().
+        for f in fields(self):
+            _check(f.name, getattr(self, f.name))
+        for base, cap in (("restart_backoff_s", "restart_backoff_max_s"),
+                          ("image_pull_backoff_s", "image_pull_backoff_max_s")):
+            if getattr(self, cap) < getattr(self, base):
+                raise UsageError(f"timing profile {cap}={getattr(self, cap)!r}: must be >= "
+                                 f"{base} ({getattr(self, base)!r}), the back-off it caps")
 
     @property
     def endpoint_propagation_s(self) -> float:
         """Pod change → kube-proxy rules: the endpoint race window's length."""
         return self.endpointslice_s + self.proxy_sync_s
+
+
+#: Accepted range of every field, inclusive: (low, high).  Values must be
+#: finite numbers.  Most delays may be 0 (an instant hand-over); the two
+#: back-offs may not: a crash-looping pod restarts every container_start_s +
+#: back-off, so with both at 0 it would restart forever at one virtual
+#: instant and wait(60) would never return.  Their floor, 1 s, is the
+#: smallest restart delay a kubelet can be configured to (its
+#: crashLoopBackOff.maxContainerRestartPeriod accepts 1 s to 300 s; KEP-5593,
+#: docs: pod-lifecycle "Configurable container restart delay"): a crash loop
+#: then costs at most 60 restarts per pod per virtual minute.  The ceiling
+#: of an hour is far beyond any real delay and keeps a typo (3e9) from
+#: parking every pod forever.
+_SECONDS = (0.0, 3600.0)
+_BACKOFF = (1.0, 3600.0)
+_MILLISECONDS = (0.0, 60_000.0)
+RANGES = {f.name: (_MILLISECONDS if f.name.endswith("_ms")
+                   else _BACKOFF if "backoff" in f.name else _SECONDS)
+          for f in fields(TimingProfile)}
+
+
+def _check(name: str, value) -> None:
+    low, high = RANGES[name]
+    unit = "milliseconds" if name.endswith("_ms") else "seconds"
+    if (isinstance(value, bool) or not isinstance(value, (int, float))
+            or not math.isfinite(value) or not low <= value <= high):
+        raise UsageError(f"timing profile {name}={value!r}: must be a number of {unit} "
+                         f"from {low:g} to {high:g}")
 
 
 KIND_LIKE = TimingProfile()
