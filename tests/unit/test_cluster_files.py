@@ -611,7 +611,8 @@ def test_readme_table_is_what_the_server_implements():
     fields = {"PORT": cfg.port, "STARTUP_SECONDS": cfg.startup_seconds,
               "ERROR_RATE": cfg.error_rate, "LATENCY_MS": cfg.latency_ms,
               "NEVER_READY": "1" if cfg.never_ready else "0", "SHUTDOWN": cfg.shutdown,
-              "DRAIN_SECONDS": cfg.drain_seconds, "SEED": cfg.seed}
+              "DRAIN_SECONDS": cfg.drain_seconds, "SEED": cfg.seed,
+              "READY_FILE": cfg.ready_file}
     for name, default in literal.items():
         assert str(fields[name]) in (default, f"{default}.0"), name
 

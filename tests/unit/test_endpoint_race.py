@@ -130,14 +130,34 @@ def test_a_slower_kube_proxy_needs_a_longer_hook():
     assert all(n > 0 for n in short) and long == [0] * len(SEEDS)
 
 
-def test_sigkill_cuts_long_requests_and_a_longer_grace_fixes_it():
+def test_short_grace_gets_the_kubelets_two_second_minimum_as_on_the_real_cluster():
+    # Issue #10's real run: grace 2 s < 1 s hook + 3 s requests, yet the kubelet
+    # kept each old pod 3.3-4.3 s after its deletion and cut no request:
+    # killContainer gives SIGTERM at least 2 s after the hook (so SIGKILL comes
+    # at ~3.1 s, not 2.1 s), and by then requests accepted before kube-proxy
+    # dropped the pod have (almost all) finished.  (The simulator used to cut
+    # 18-34 here.)
     settings = sh.shutdown_settings("shutdown/short-grace.yaml")
     assert settings.grace_s < settings.prestop_s + settings.latency_ms / 1000
     for seed in SEEDS:
-        run, _ = measure("shutdown/short-grace.yaml", seed, timeout_s=5.0)
+        lab = Lab(echo=False, seed=seed)
+        run, _ = sh.rollout_under_traffic(lab, "shutdown/short-grace.yaml", rps=20, timeout_s=5.0)
+        old = [p for p in lab.timeline.pods if p.version == "3.0"]
+        for pod in old:
+            # SIGKILL at kill start + 1 s hook + 2 s, then the sandbox goes.
+            assert 3.0 <= pod.gone - pod.terminating <= 4.3, (seed, pod.gone - pod.terminating)
         resets = sum(1 for q in run.requests if q.error == "reset")
-        assert resets > 0 and resets == run.failed, seed
-        fixed, _ = measure(sh.variant("shutdown/short-grace.yaml", grace=10), seed, timeout_s=5.0)
+        assert resets == run.failed <= 5, (seed, run.failed)
+
+
+def test_sigkill_cuts_requests_longer_than_the_minimum_and_a_longer_grace_fixes_it():
+    # 4.5 s requests outlast even the 2 s the kubelet grants after the hook.
+    slow = sh.variant("shutdown/short-grace.yaml", env={"LATENCY_MS": 4500})
+    for seed in SEEDS:
+        run, _ = measure(slow, seed, timeout_s=5.0)
+        resets = sum(1 for q in run.requests if q.error == "reset")
+        assert resets >= 10 and resets == run.failed, (seed, resets)
+        fixed, _ = measure(sh.variant(slow, grace=10), seed, timeout_s=5.0)
         assert fixed.failed == 0, seed
 
 

@@ -13,21 +13,33 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Optional
 
+from . import execprobe
+
 GRACEFUL, IMMEDIATE, IGNORE = "graceful", "immediate", "ignore"
-
-DEFAULTS = {"VERSION": "unknown", "STARTUP_SECONDS": "1", "ERROR_RATE": "0", "LATENCY_MS": "5",
-            "NEVER_READY": "0", "SHUTDOWN": GRACEFUL, "DRAIN_SECONDS": "5", "SEED": "0",
-            "PORT": "8080"}
-
 
 #: What the server answers (cluster/app/README.md); any other path is a 404.
 PATHS = ("/", "/healthz", "/readyz")
 PORT = 8080
-PORT_NAME = "http"
+#: The file the server creates once it listens (unless NEVER_READY=1) and
+#: removes when it stops accepting (cluster/app/server.py READY_FILE).
+READY_FILE = "/dev/shm/ready"
+
+#: The README table's defaults (VERSION has none: every image bakes its own).
+DEFAULTS = {"STARTUP_SECONDS": "1", "ERROR_RATE": "0", "LATENCY_MS": "5", "NEVER_READY": "0",
+            "SHUTDOWN": GRACEFUL, "DRAIN_SECONDS": "5", "SEED": "0", "PORT": str(PORT),
+            "READY_FILE": READY_FILE}
+
+# The ranges and words of cluster/app/server.py's parse_config, row by row
+# (tests/unit/test_app_server.py checks both accept and refuse the same values).
+_SECONDS = "a number of seconds from 0 to 3600"
+_MILLISECONDS = "a number of milliseconds from 0 to 600000"
 
 
 class BadAppConfig(ValueError):
-    """The process would exit at start with this one-line message."""
+    """The process would exit at start (code 2) with this one-line message."""
+
+    def __init__(self, name: str, value: str, accepts: str):
+        super().__init__(f"{name}={value!r} is invalid: {name} accepts {accepts}")
 
 
 @dataclass(frozen=True)
@@ -40,43 +52,58 @@ class AppConfig:
     shutdown: str
     drain_s: float
     seed: int
+    port: int = PORT
+    ready_file: str = READY_FILE
 
     @classmethod
     def from_env(cls, env: dict) -> "AppConfig":
-        merged = {**DEFAULTS, **env}
-
-        def number(name: str, low: float, high: Optional[float] = None) -> float:
-            try:
-                value = float(merged[name])
-            except ValueError:
-                raise BadAppConfig(f"{name}={merged[name]!r}: expected a number") from None
-            if not math.isfinite(value):
-                raise BadAppConfig(f"{name}={merged[name]!r}: expected a finite number")
-            if value < low or (high is not None and value > high):
-                bound = f"between {low:g} and {high:g}" if high is not None else f">= {low:g}"
-                raise BadAppConfig(f"{name}={merged[name]!r}: expected a number {bound}")
-            return value
-
-        shutdown = merged["SHUTDOWN"]
+        """The README's variables, refused exactly where the real server refuses them."""
+        env = {**DEFAULTS, **env}
+        version = env.get("VERSION", "")
+        if not version.strip():
+            raise BadAppConfig("VERSION", version, "a non-empty string (baked per image)")
+        never_ready = env.get("NEVER_READY", "0")
+        if never_ready not in ("0", "1"):
+            raise BadAppConfig("NEVER_READY", never_ready, "0 or 1")
+        shutdown = env.get("SHUTDOWN", GRACEFUL)
         if shutdown not in (GRACEFUL, IMMEDIATE, IGNORE):
-            raise BadAppConfig(f"SHUTDOWN={shutdown!r}: expected graceful, immediate or ignore")
-        if merged["NEVER_READY"] not in ("0", "1"):
-            raise BadAppConfig(f"NEVER_READY={merged['NEVER_READY']!r}: expected 0 or 1")
-        try:
-            seed = int(merged["SEED"])
-        except ValueError:
-            raise BadAppConfig(f"SEED={merged['SEED']!r}: expected an integer") from None
-        return cls(version=merged["VERSION"], startup_s=number("STARTUP_SECONDS", 0),
-                   error_rate=number("ERROR_RATE", 0, 1), latency_ms=number("LATENCY_MS", 0),
-                   never_ready=merged["NEVER_READY"] == "1", shutdown=shutdown,
-                   drain_s=number("DRAIN_SECONDS", 0), seed=seed)
+            raise BadAppConfig("SHUTDOWN", shutdown, "graceful | immediate | ignore")
+        numbers = dict(
+            port=int(_number(env, "PORT", "8080", int, "a port number from 1 to 65535", 1, 65535)),
+            startup_s=_number(env, "STARTUP_SECONDS", "1", float, _SECONDS, 0, 3600),
+            error_rate=_number(env, "ERROR_RATE", "0", float, "a fraction from 0 to 1", 0, 1),
+            latency_ms=_number(env, "LATENCY_MS", "5", float, _MILLISECONDS, 0, 600_000),
+            drain_s=_number(env, "DRAIN_SECONDS", "5", float, _SECONDS, 0, 3600),
+            seed=int(_number(env, "SEED", "0", int, "an integer", -math.inf, math.inf)))
+        ready_file = env["READY_FILE"]
+        if not ready_file.startswith("/") or "\0" in ready_file:
+            raise BadAppConfig("READY_FILE", ready_file, "an absolute path")
+        return cls(version=version, never_ready=never_ready == "1", shutdown=shutdown,
+                   ready_file=ready_file, **numbers)
+
+
+def _number(env: dict, name: str, default: str, convert, accepts: str, low: float, high: float):
+    raw = env.get(name, default)
+    try:
+        value = convert(raw)
+    except ValueError:
+        raise BadAppConfig(name, raw, accepts) from None
+    # nan fails every comparison; inf parses as a float but means nothing here.
+    if not low <= value <= high or abs(value) == math.inf:
+        raise BadAppConfig(name, raw, accepts)
+    return value
 
 
 class AppProcess:
     """One run of the server process inside a container."""
 
-    def __init__(self, config: AppConfig, started_at: float, rng_seed: str):
+    def __init__(self, config: AppConfig, started_at: float, rng_seed: str,
+                 ready_file_writable: bool = True):
         self.config = config
+        # The server writes READY_FILE once it listens; where the container
+        # cannot write (a read-only root filesystem outside /dev/shm and the
+        # volumes) it logs one line and the file never appears.
+        self.ready_file_writable = ready_file_writable
         self.started_at = started_at
         self.listen_at = started_at + config.startup_s
         self.closed_at: Optional[float] = None     # listening socket closed (SIGTERM)
@@ -100,11 +127,26 @@ class AppProcess:
     def alive(self, t: float) -> bool:
         return self.exited_at is None or t < self.exited_at
 
+    def ready_file_present(self, t: float) -> bool:
+        """READY_FILE exists: written at listen (unless NEVER_READY=1), removed at close."""
+        return self.ready_file_writable and not self.config.never_ready and self.listening(t)
+
+    def exec_probe(self, t: float, command: tuple, timeout_s: float) -> execprobe.ExecResult:
+        """An exec probe's command run in this process's container at t."""
+        ready = self.ready_file_present(t)
+
+        def files(path: str) -> Optional[str]:
+            kind = execprobe.path_kind(path, self.config.ready_file, ready)
+            return None if kind == execprobe.UNKNOWN else kind
+
+        return execprobe.run(command, timeout_s, files, self.listening(t))
+
     def probe(self, t: float, path: Optional[str], kind: str, timeout_s: float,
               port_ok: bool = True) -> tuple[bool, str]:
-        """(success, message) of a probe sent at t, as the kubelet would report it."""
-        if kind == "exec":
-            return self.alive(t), "exec"
+        """(success, message) of an httpGet / tcpSocket / grpc probe sent at t.
+
+        ``port_ok`` is False when the probe's port is not the one the app
+        listens on: the connection is refused, as for a closed port."""
         if not self.listening(t) or not port_ok:
             return False, "connect: connection refused"
         if kind == "tcpSocket":

@@ -8,8 +8,10 @@ from typing import Callable, Optional
 
 from .. import rollout as r
 from ..errors import ManifestError, NotFoundError, UsageError
-from ..manifests import Notes, load_images, parse_cpu, parse_memory, validate
+from ..manifests import Notes, load_images, parse_cpu, parse_memory, parse_template, validate
 from ..timeline import Timeline
+from . import execprobe
+from .app import READY_FILE
 from .cluster import Cluster
 from .objects import Deployment, GatewayObject, Service
 from .patch import strategic_merge
@@ -73,7 +75,37 @@ class SimBackend:
                                timeline=self.timeline)
         self.notes = Notes()
         self.pending_notes: list[str] = []
+        self._probes_noted: set = set()
         self._traffic: list[TrafficSource] = []
+
+    # -- notes ----------------------------------------------------------------------------
+    @property
+    def pending_notes(self) -> list[str]:
+        """What the reader must be told (Lab prints and clears it): fields the simulator does
+        not model and exec probe commands it cannot run — each once per Lab."""
+        self._note_exec_probes()
+        return self._pending_notes
+
+    @pending_notes.setter
+    def pending_notes(self, value: list[str]) -> None:
+        self._pending_notes = value
+
+    def _note_exec_probes(self) -> None:
+        for d in self.cluster.deployments.values():
+            key = (d.name, d.generation)
+            if key in self._probes_noted:
+                continue
+            self._probes_noted.add(key)
+            try:
+                template = parse_template(d.template)
+            except ManifestError:
+                continue        # refused where it is applied; nothing to note here
+            env = {**self.cluster.images.get(template.image, {}), **template.env_dict()}
+            ready_file = env.get("READY_FILE", READY_FILE)
+            for probe in (template.startup, template.readiness, template.liveness):
+                if probe is not None and probe.kind == "exec":
+                    self._pending_notes += self.notes.new(
+                        execprobe.notes(probe.command, ready_file, template.image))
 
     # -- time -----------------------------------------------------------------------------
     def now(self) -> float:
