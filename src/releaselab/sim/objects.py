@@ -220,9 +220,28 @@ class Service:
     created: float
     uid: str
 
+    #: ReplicaSet name → the port its pods' endpoints get (None: no endpoint)
+    _target_ports: dict = field(default_factory=dict, repr=False)
+
     @property
     def selector(self) -> dict:
         return self.spec.get("selector") or {}
+
+    def target_port(self, rs: "ReplicaSet") -> Optional[int]:
+        """The first Service port's targetPort for the pods of ``rs``: a number as is, a
+        name through their containers' ports (podutil.FindPort), None if none has it."""
+        try:
+            return self._target_ports[rs.name]
+        except KeyError:
+            pass
+        first = (self.spec.get("ports") or [{}])[0]
+        target = first.get("targetPort", first.get("port"))
+        if isinstance(target, str):
+            number = rs.parsed.container_port(target, first.get("protocol", "TCP"))
+        else:
+            number = target
+        self._target_ports[rs.name] = number
+        return number
 
     def to_dict(self) -> dict:
         return {"apiVersion": "v1", "kind": "Service",
