@@ -459,3 +459,47 @@ def test_sigint_during_startup_ends_it_quietly(start):
     os.kill(server.proc.pid, signal.SIGINT)
     assert server.proc.wait(timeout=2) == 128 + signal.SIGINT
     assert "Traceback" not in server.log()
+
+
+# The exec commands the simulator models, run for real against the real server's
+# READY_FILE (a local shell, as the kubelet's ExecSync runs them in the container):
+# the exit status must be the model's, before the server listens, while it
+# serves, and after SIGTERM.
+EXEC_COMMANDS = [["cat", "{ready}"], ["test", "-f", "{ready}"], ["test", "-e", "{ready}"],
+                 ["[", "-f", "{ready}", "]"], ["test", "!", "-e", "{ready}"],
+                 ["sh", "-c", "test -f {ready} && cat {ready}"],
+                 ["sh", "-c", "cat {ready} || exit 3"], ["true"], ["false"],
+                 ["sh", "-c", "test -s {ready}; exit"]]
+
+
+def test_exec_commands_agree_with_the_simulators_model(start):
+    from releaselab.sim import execprobe
+
+    server = start(wait=False, STARTUP_SECONDS=0.6, SHUTDOWN="graceful")
+    ready = str(server.ready_file)
+
+    def compare(state: str, listening: bool) -> None:
+        present = server.ready_file.exists()
+        for template in EXEC_COMMANDS:
+            command = [word.replace("{ready}", ready) for word in template]
+            real = subprocess.run(command, capture_output=True, timeout=5).returncode
+
+            def files(path):
+                kind = execprobe.path_kind(path, ready, present)
+                return None if kind == execprobe.UNKNOWN else kind
+
+            model = execprobe.run(command, 1, files, listening)
+            assert model.ok == (real == 0), (state, command, real, model)
+
+    deadline = time.monotonic() + 5
+    while "starting" not in server.log():
+        assert time.monotonic() < deadline, server.log()
+        time.sleep(0.02)
+    compare("before it listens", listening=False)
+    server.wait_serving()
+    time.sleep(0.1)
+    assert server.ready_file.exists()
+    compare("while it serves", listening=True)
+    server.terminate()
+    assert server.proc.wait(timeout=5) == 0
+    compare("after SIGTERM", listening=False)

@@ -206,11 +206,17 @@ class Kubelet:
         if probe.kind == "exec":
             result = app.exec_probe(self.now, probe.command, probe.timeout_s)
             return result.ok, f"failed: {result.message}", result.seconds
-        number, error = probe_port(pod.template, probe.port)
+        ports = pod.rs.probe_ports           # resolved once per ReplicaSet and probe
+        try:
+            number, error = ports[id(probe)]
+        except KeyError:
+            number, error = ports[id(probe)] = probe_port(pod.template, probe.port)
         if error:
             return False, f"errored: {error}", 0.0
         ok, why = app.probe(self.now, probe.path, probe.kind, probe.timeout_s,
                             number == app.config.port)
+        if ok:
+            return True, "", 0.0
         if "refused" in why:
             dial = f"dial tcp {pod.ip}:{number}: "
             why = (f'Get "http://{pod.ip}:{number}{probe.path}": {dial}' if probe.kind == "httpGet"
