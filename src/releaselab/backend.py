@@ -32,6 +32,12 @@ class Backend(Protocol):
     def apply(self, obj: dict) -> dict:
         """Create or update one object (like server-side apply); returns it as stored."""
 
+    def dry_run(self, obj: dict) -> dict:
+        """Check one object exactly as :meth:`apply` would, against the cluster's current
+        state (an immutable field included), and store nothing.  Returns the object as it
+        would be stored; raises the error apply would raise.  ``Lab.apply`` dry-runs every
+        document of a list before applying any, so a list is applied all or nothing."""
+
     def delete(self, kind: str, name: str) -> None:
         """Delete one object; raises NotFoundError if it does not exist."""
 

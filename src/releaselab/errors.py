@@ -12,8 +12,11 @@ The hierarchy::
      │    └── ContextRefusedError    the kube context is not the kit's own (kind-releaselab)
      └── LabSourceError              a solutions/ notebook the lab generator cannot turn into a lab
 
-Messages are one line: in a notebook they are shown as ``ErrorName: message``
-without a traceback wall (see :func:`releaselab.lab.install_notebook_error_display`).
+Messages are one line.  In a notebook (IPython) a kit error is shown as that
+one line, ``ErrorName: message``, as the cell's *error* output: Jupyter marks
+the cell failed, ``nbval`` (strict or lax) fails it, and execution stops there
+— but there is no traceback wall (:meth:`ReleaseLabError._render_traceback_`,
+the hook IPython's ``showtraceback`` asks an exception for).
 """
 
 from __future__ import annotations
@@ -21,6 +24,12 @@ from __future__ import annotations
 
 class ReleaseLabError(Exception):
     """Base of every error the kit raises on purpose."""
+
+    def _render_traceback_(self) -> list[str]:
+        # IPython's InteractiveShell.showtraceback uses this list as the
+        # structured traceback; ipykernel sends it as the cell's error output
+        # (ename, evalue, traceback), so the error is seen and fails the cell.
+        return [f"\x1b[0;31m{type(self).__name__}\x1b[0m: {self}"]
 
 
 class ManifestError(ReleaseLabError):

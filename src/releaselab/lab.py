@@ -23,7 +23,8 @@ from typing import Callable, Optional
 from . import manifests
 from . import rollout as r
 from .backend import Backend
-from .errors import ReleaseLabError, UsageError, WaitTimeout
+from .errors import NotFoundError, ReleaseLabError, UsageError, WaitTimeout
+from .kube._guard import MANAGED_BY_KEY, MANAGED_BY_VALUE
 from .timeline import Timeline
 
 #: After a Deployment is available, kube-proxy still needs its rules: 0.30 s
@@ -121,7 +122,6 @@ class Lab:
         else:
             raise UsageError(f"backend={choice!r}: pass 'sim', 'kind' or a Backend object")
         self._rollout_started: dict[str, float] = {}
-        install_notebook_error_display()
 
     # -- basics ----------------------------------------------------------------------------
     @property
@@ -155,16 +155,25 @@ class Lab:
 
     # -- objects -------------------------------------------------------------------------------
     def apply(self, source) -> list[dict]:
-        """Apply a manifest: a path under cluster/manifests/, YAML text, a dict or a list."""
+        """Apply a manifest: a path under cluster/manifests/, YAML text, a dict or a list.
+
+        All or nothing: every document is checked first — by the API server's
+        rules, then by a dry run against the cluster as it is (an immutable
+        selector included) — and only then are they applied, in order."""
         objects = manifests.load(source)
-        # Check every document before sending any: a bad third document must
-        # not leave the first two applied (on kind the API server checks again).
+        # The same one line on both backends: check locally before sending any
+        # (on kind the API server checks again, in the dry run and the apply).
         for obj in objects:
             if self.backend.name == "sim" or (obj.get("apiVersion"),
                                               obj.get("kind")) in manifests.SUPPORTED:
                 manifests.validate(obj)
+        for obj in objects:
+            self.backend.dry_run(obj)
         shown = source if isinstance(source, (str, Path)) and "\n" not in str(source) else "-"
         self._say(f"apply -f {_display_path(shown)}" if shown != "-" else "apply -f -")
+        for obj in objects:
+            for warning in manifests.warnings(obj):
+                print(f"Warning: {warning}")
         before = {o["metadata"]["name"]: self._template_of(o) for o in objects
                   if o.get("kind") == "Deployment"}
         applied = []
@@ -344,8 +353,49 @@ class Lab:
         """Open-loop clients against Service ``target`` (or ``"gateway/<name>"``)."""
         return TrafficRun(self, target, rps, poisson, timeout_s)
 
+    # -- starting clean ------------------------------------------------------------------------
+    #: What :meth:`reset` deletes: every object a lab applies.
+    RESET_KINDS = ("HTTPRoute", "Gateway", "Service", "Deployment")
+
+    def reset(self, timeout: float = 300.0) -> None:
+        """Delete every object the kit applied and wait until their pods are gone.
+
+        A lab (or one exercise) starts from this known state, so what an earlier
+        run left behind — a Deployment mid-rollout, an old Service — cannot turn
+        the next ``apply`` into a rollout of leftovers and corrupt a measurement.
+        On kind it deletes only objects labelled
+        ``app.kubernetes.io/managed-by=releaselab`` in namespace ``releaselab``
+        (the kit labels what it applies); on a fresh simulator it has nothing to do.
+        """
+        selector = {MANAGED_BY_KEY: MANAGED_BY_VALUE}
+        self._say("delete " + ",".join(k.lower() for k in self.RESET_KINDS)
+                  + f" -l {MANAGED_BY_KEY}={MANAGED_BY_VALUE}")
+        selectors = []
+        for kind in self.RESET_KINDS:
+            for obj in self.backend.list(kind, selector):
+                try:
+                    self.backend.delete(kind, obj["metadata"]["name"])
+                except NotFoundError:
+                    continue            # already going away
+                if kind == "Deployment":
+                    selectors.append(obj["spec"]["selector"].get("matchLabels") or {})
+        for labels in selectors:
+            shown = ",".join(f"{k}={v}" for k, v in labels.items())
+            self._say(f"wait --for=delete pod -l {shown} --timeout={timeout:g}s")
+        self.wait_until(lambda: not any(self.backend.list("Pod", labels) for labels in selectors
+                                        if labels), timeout,
+                        "every pod of the deleted Deployments going away")
+        self._rollout_started.clear()
+
     def close(self) -> None:
+        """Stop traffic and watches; the cluster's objects stay as they are."""
         self.backend.close()
+
+    def __enter__(self) -> "Lab":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 class PodList(list):
@@ -388,20 +438,3 @@ def _display_path(source) -> str:
     if path.is_absolute():
         return str(path)
     return f"cluster/manifests/{path.as_posix()}"
-
-
-def install_notebook_error_display() -> None:
-    """In IPython, show a ReleaseLabError as one line (``ManifestError: ...``), not a traceback."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return
-    shell = get_ipython()
-    if shell is None or getattr(shell, "_releaselab_errors", False):
-        return
-
-    def show(self, etype, value, tb, tb_offset=None):
-        return [f"{etype.__name__}: {value}"]
-
-    shell.set_custom_exc((ReleaseLabError,), show)
-    shell._releaselab_errors = True

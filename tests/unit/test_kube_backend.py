@@ -516,3 +516,16 @@ def test_watch_turns_replicaset_changes_into_rs_steps(emu, tmp_path):
                                                   ("web-bbb", "web", 2, 1, 3)]
     finally:
         b.close()
+
+
+def test_lab_reset_deletes_the_kits_objects_by_label(backend, emu):
+    from releaselab import Lab
+
+    for doc in manifests():
+        backend.apply(doc)
+    Lab(backend=backend, echo=False).reset(timeout=10)
+    assert not emu.holds(DEPLOY)
+    assert not emu.holds(("v1/services", NS, "web"))
+    lists = [r for r in emu.requests if r.method == "GET" and r.url.path.endswith("deployments")]
+    assert lists and all(r.params.get("labelSelector") == f"{MANAGED_BY_KEY}=releaselab"
+                         for r in lists)

@@ -86,19 +86,34 @@ def variant(source, *, env: Optional[dict] = None, readiness=_UNCHANGED, prestop
             container.pop("readinessProbe", None)
         else:
             container["readinessProbe"] = copy.deepcopy(readiness)
+    if grace is not _UNCHANGED:
+        deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] = grace
     if prestop is not _UNCHANGED:
         if not prestop:
             container.pop("lifecycle", None)
         else:
-            container["lifecycle"] = {"preStop": {"sleep": {"seconds": prestop}}}
-    if grace is not _UNCHANGED:
-        deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] = grace
+            container["lifecycle"] = {"preStop": _sleep_hook(
+                prestop, deployment["spec"]["template"]["spec"].get(
+                    "terminationGracePeriodSeconds", 30))}
     rolling = deployment["spec"].setdefault("strategy", {}).setdefault("rollingUpdate", {})
     if max_surge is not _UNCHANGED:
         rolling["maxSurge"] = max_surge
     if max_unavailable is not _UNCHANGED:
         rolling["maxUnavailable"] = max_unavailable
     return objects
+
+
+def _sleep_hook(seconds, grace) -> dict:
+    """A preStop hook that sleeps ``seconds``.
+
+    The ``sleep`` action when the API server accepts it; it refuses a sleep
+    longer than the grace period (validateSleepAction: "must be non-negative
+    and less than terminationGracePeriodSeconds"), so a hook meant to outlast
+    the grace period is the older ``exec: [sleep, N]``, which it accepts.
+    """
+    if isinstance(grace, int) and isinstance(seconds, (int, float)) and seconds > grace:
+        return {"exec": {"command": ["sleep", f"{seconds:g}"]}}
+    return {"sleep": {"seconds": seconds}}
 
 
 @dataclass(frozen=True)

@@ -123,6 +123,10 @@ class _Resource:
         return self._call("patch", name, body=body, field_manager=FIELD_MANAGER, force=True,
                           _content_type=APPLY_CONTENT_TYPE)
 
+    def dry_run_apply(self, name: str, body: dict) -> dict:
+        return self._call("patch", name, body=body, field_manager=FIELD_MANAGER, force=True,
+                          dry_run="All", _content_type=APPLY_CONTENT_TYPE)
+
     def patch(self, name: str, body) -> dict:
         # Custom resources do not take strategic merge patches (the API server
         # answers 415); a JSON merge patch is the closest they accept.
@@ -253,7 +257,8 @@ class KubeBackend:
     def now(self) -> float:
         return time.monotonic() - self._t0
 
-    def apply(self, obj: dict) -> dict:
+    def _prepare_apply(self, obj: dict):
+        """The guard's checks before an apply or its dry run: (kind, name, res, body, existing)."""
         if not isinstance(obj, dict) or not obj.get("kind") or \
                 not (obj.get("metadata") or {}).get("name"):
             raise ManifestError("an object to apply needs kind and metadata.name")
@@ -268,6 +273,10 @@ class KubeBackend:
         if existing is not None:
             existing.setdefault("kind", kind)
             _guard.require_managed(existing, "apply over", self.namespace)
+        return kind, name, res, body, existing
+
+    def apply(self, obj: dict) -> dict:
+        kind, name, res, body, existing = self._prepare_apply(obj)
         try:
             return self._do(f"apply {kind} {name!r}", _keep_api_exception(res.apply), name, body)
         except _Unapplied as wrapped:
@@ -280,6 +289,20 @@ class KubeBackend:
             return self._do(f"create {kind} {name!r}", res.create, body)
         body["metadata"]["resourceVersion"] = existing["metadata"].get("resourceVersion")
         return self._do(f"replace {kind} {name!r}", res.replace, name, body)
+
+    def dry_run(self, obj: dict) -> dict:
+        """Server-side apply with ``dryRun=All``: the API server runs every check of a real
+        apply — defaults, validation, admission, immutable fields against the stored object —
+        and stores nothing.  A server that has no server-side apply (HTTP 415, or 404 from
+        the test emulator) cannot dry-run it; the kit's own checks, already passed, stand."""
+        kind, name, res, body, _ = self._prepare_apply(obj)
+        what = f"apply {kind} {name!r} (dry run)"
+        try:
+            return self._do(what, _keep_api_exception(res.dry_run_apply), name, body)
+        except _Unapplied as wrapped:
+            if wrapped.exc.status not in (404, 415):
+                return self._do(what, _raise, wrapped.exc)
+        return body
 
     def delete(self, kind: str, name: str) -> None:
         self._managed(kind, name, "delete")

@@ -7,7 +7,9 @@ import math
 from typing import Callable, Optional
 
 from .. import rollout as r
+from .._fielderrors import go_value
 from ..errors import ManifestError, NotFoundError, UsageError
+from ..kube._guard import MANAGED_BY_KEY, MANAGED_BY_VALUE
 from ..manifests import Notes, load_images, parse_cpu, parse_memory, parse_template, validate
 from ..timeline import Timeline
 from . import execprobe
@@ -130,8 +132,28 @@ class SimBackend:
         return kernel.run_until(kernel.now + timeout, changed_and_true)
 
     # -- objects ------------------------------------------------------------------------------
-    def apply(self, obj: dict) -> dict:
+    def dry_run(self, obj: dict) -> dict:
+        """Everything apply checks, against the cluster as it is now; stores nothing."""
+        checked, _ = self._check(obj)
+        return checked
+
+    def _check(self, obj: dict) -> tuple[dict, list[str]]:
         obj, notes = validate(obj)
+        if obj["kind"] == "Deployment":
+            d = self.cluster.deployments.get(obj["metadata"]["name"])
+            if d is not None and obj["spec"].get("selector") != d.spec.get("selector"):
+                # ValidateDeploymentUpdate: apps/v1 spec.selector is immutable.
+                raise ManifestError(
+                    f'Deployment.apps "{d.name}" is invalid: spec.selector: Invalid value: '
+                    f"{_selector_struct(obj['spec'].get('selector') or {})}: field is immutable; "
+                    "delete the Deployment to change it")
+        # As the kind backend does (kube/_guard.prepare_for_apply): what the kit
+        # applies carries its label, so Lab.reset() finds it the same way on both.
+        obj["metadata"]["labels"][MANAGED_BY_KEY] = MANAGED_BY_VALUE
+        return obj, notes
+
+    def apply(self, obj: dict) -> dict:
+        obj, notes = self._check(obj)
         fresh = self.notes.new(notes)
         self.pending_notes += fresh
         kind, meta = obj["kind"], obj["metadata"]
@@ -162,9 +184,6 @@ class SimBackend:
     def _update_deployment(self, d: Deployment, spec: dict, meta: dict) -> None:
         if spec != d.spec:
             min_ready_changed = spec.get("minReadySeconds") != d.spec.get("minReadySeconds")
-            if spec.get("selector") != d.spec.get("selector"):
-                raise UsageError(f'Deployment.apps "{d.name}" is invalid: spec.selector: Invalid '
-                                 "value: field is immutable; delete the Deployment to change it")
             d.spec = spec
             d.generation += 1
             if min_ready_changed:
@@ -315,3 +334,20 @@ class SimBackend:
     def close(self) -> None:
         for handle in list(self._traffic):
             self.stop_traffic(handle)
+
+
+def _selector_struct(selector: dict) -> str:
+    """A LabelSelector as the API server prints it (Go's %#v of metav1.LabelSelector)."""
+    labels = selector.get("matchLabels")
+    shown = go_value(labels) if labels else "map[string]string(nil)"
+    exprs = selector.get("matchExpressions")
+    if exprs:
+        inner = ", ".join(
+            f'v1.LabelSelectorRequirement{{Key:{go_value(e.get("key", ""))}, '
+            f'Operator:{go_value(e.get("operator", ""))}, '
+            f'Values:[]string{{{", ".join(go_value(v) for v in e.get("values") or [])}}}}}'
+            for e in exprs)
+        req = f"[]v1.LabelSelectorRequirement{{{inner}}}"
+    else:
+        req = "[]v1.LabelSelectorRequirement(nil)"
+    return f"v1.LabelSelector{{MatchLabels:{shown}, MatchExpressions:{req}}}"
