@@ -224,3 +224,17 @@ def test_a_lone_change_is_synced_at_once_even_with_a_min_sync_period():
     last = max(q.t for q in run.requests if q.pod == pod)
     low, high = REFERENCE["endpoint_propagation_s"]
     assert low - 0.05 <= last - deleted <= high
+
+
+def test_the_endpointslice_lags_the_pod_by_the_controllers_delay():
+    # The slice (the API object and what kube-proxy reads) changes endpointslice_s
+    # after the pod does, never at the same instant.
+    lab = Lab(echo=False, seed=3)
+    lab.apply("shutdown/prestop.yaml")
+    lab.wait_available("web")
+    pod = lab.pods()[0]["name"]
+    lab.delete("Pod", pod)
+    assert sh.endpoint_conditions(lab, pod) == {"ready": True, "serving": True,
+                                                "terminating": False}
+    lab.wait(KIND_LIKE.endpointslice_s + 0.001)
+    assert sh.endpoint_conditions(lab, pod)["terminating"] is True

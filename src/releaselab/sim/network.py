@@ -23,8 +23,8 @@ no such port gets no endpoint for it (the EndpointSlice controller's
 without ports, which no client can reach).  A resolved port the app does not
 listen on refuses connections at the pod (see ``traffic.py``).
 
-Cost: membership is kept per Service and updated per pod change (O(1)
-each); a sync copies the routable pods once.  Nothing walks every
+Cost: membership is kept per Service; a sync re-reads only the pods that
+changed since the last one, then copies the routable pods once.  Nothing walks every
 ReplicaSet or every pod on a pod change, so a 100,000-pod rollout costs
 O(pods + events).
 """
@@ -55,9 +55,13 @@ def _selects(selector: dict, labels: dict) -> bool:
 
 
 class _Slice:
-    """One Service's endpoints, kept up to date pod by pod."""
+    """One Service's endpoints, kept up to date pod by pod.
 
-    __slots__ = ("service", "entries", "ready", "fallback", "dirty")
+    A pod change only marks the pod; the controller's sync (endpointslice_s
+    later) reads the marked pods' state then, as a sync reads the informer
+    cache: the slice, like the API object, lags the pods by that delay."""
+
+    __slots__ = ("service", "entries", "ready", "fallback", "marked", "dirty")
 
     def __init__(self, service: Service):
         self.service = service
@@ -65,7 +69,13 @@ class _Slice:
         self.entries: dict = {}
         self.ready: dict = {}           # pods kube-proxy sends to (insertion-ordered set)
         self.fallback: dict = {}        # serving and terminating (used when none is ready)
+        self.marked: dict = {}          # pods changed since the last sync
         self.dirty = False
+
+    def flush(self) -> None:
+        for pod in self.marked:
+            self.update(pod)
+        self.marked.clear()
 
     def update(self, pod: Pod) -> bool:
         """Bring ``pod``'s entry up to date; True if the slice changed."""
@@ -164,9 +174,10 @@ class Network:
     def pod_changed(self, pod: Pod) -> None:
         labels = pod.labels
         for name, sl in self._slices.items():
-            if _selects(sl.service.selector, labels) and sl.update(pod) \
-                    and name not in self._pending:
-                self._schedule(name)
+            if _selects(sl.service.selector, labels):
+                sl.marked[pod] = None
+                if name not in self._pending:
+                    self._schedule(name)
 
     def service_changed(self, name: str) -> None:
         """A Service was applied or deleted: rebuild its slice from every live pod."""
@@ -178,7 +189,7 @@ class Network:
             selector = svc.selector
             for pod in self.c.pods.values():
                 if _selects(selector, pod.labels):
-                    sl.update(pod)
+                    sl.marked[pod] = None
             sl.dirty = True
         if name not in self._pending:
             self._schedule(name)
@@ -198,6 +209,7 @@ class Network:
             del self._published[name]
             view = EMPTY
         else:
+            sl.flush()
             if not sl.dirty:
                 return
             sl.dirty = False
