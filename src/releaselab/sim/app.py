@@ -58,23 +58,13 @@ class AppConfig:
     @classmethod
     def from_env(cls, env: dict) -> "AppConfig":
         """The README's variables, refused exactly where the real server refuses them."""
-        env = {**DEFAULTS, **env}
-        version = env.get("VERSION", "")
-        if not version.strip():
-            raise BadAppConfig("VERSION", version, "a non-empty string (baked per image)")
-        never_ready = env.get("NEVER_READY", "0")
-        if never_ready not in ("0", "1"):
-            raise BadAppConfig("NEVER_READY", never_ready, "0 or 1")
-        shutdown = env.get("SHUTDOWN", GRACEFUL)
-        if shutdown not in (GRACEFUL, IMMEDIATE, IGNORE):
-            raise BadAppConfig("SHUTDOWN", shutdown, "graceful | immediate | ignore")
-        numbers = dict(
-            port=int(_number(env, "PORT", "8080", int, "a port number from 1 to 65535", 1, 65535)),
-            startup_s=_number(env, "STARTUP_SECONDS", "1", float, _SECONDS, 0, 3600),
-            error_rate=_number(env, "ERROR_RATE", "0", float, "a fraction from 0 to 1", 0, 1),
-            latency_ms=_number(env, "LATENCY_MS", "5", float, _MILLISECONDS, 0, 600_000),
-            drain_s=_number(env, "DRAIN_SECONDS", "5", float, _SECONDS, 0, 3600),
-            seed=int(_number(env, "SEED", "0", int, "an integer", -math.inf, math.inf)))
+        env = {"VERSION": "", **DEFAULTS, **env}
+        for name, valid, accepts in _WORDS:
+            if not valid(env[name]):
+                raise BadAppConfig(name, env[name], accepts)
+        version, never_ready, shutdown = env["VERSION"], env["NEVER_READY"], env["SHUTDOWN"]
+        numbers = {field: _number(env[name], name, convert, accepts, low, high)
+                   for field, name, convert, accepts, low, high in _NUMBERS}
         ready_file = env["READY_FILE"]
         if not ready_file.startswith("/") or "\0" in ready_file:
             raise BadAppConfig("READY_FILE", ready_file, "an absolute path")
@@ -82,14 +72,33 @@ class AppConfig:
                    ready_file=ready_file, **numbers)
 
 
-def _number(env: dict, name: str, default: str, convert, accepts: str, low: float, high: float):
-    raw = env.get(name, default)
+#: The rows checked first, in the server's order: (variable, test, what it accepts).
+_WORDS = (
+    ("VERSION", lambda value: bool(value.strip()), "a non-empty string (baked per image)"),
+    ("NEVER_READY", ("0", "1").__contains__, "0 or 1"),
+    ("SHUTDOWN", (GRACEFUL, IMMEDIATE, IGNORE).__contains__, "graceful | immediate | ignore"),
+)
+
+#: The numeric rows, in the server's order: (field, variable, type, what it
+#: accepts, lowest, highest).  Example: STARTUP_SECONDS=1e10 is a float above
+#: 3600, so the model crash-loops the pod as the server exits 2 at start.
+_NUMBERS = (
+    ("port", "PORT", int, "a port number from 1 to 65535", 1, 65535),
+    ("startup_s", "STARTUP_SECONDS", float, _SECONDS, 0, 3600),
+    ("error_rate", "ERROR_RATE", float, "a fraction from 0 to 1", 0, 1),
+    ("latency_ms", "LATENCY_MS", float, _MILLISECONDS, 0, 600_000),
+    ("drain_s", "DRAIN_SECONDS", float, _SECONDS, 0, 3600),
+    ("seed", "SEED", int, "an integer", -math.inf, math.inf),
+)
+
+
+def _number(raw: str, name: str, convert, accepts: str, low: float, high: float):
     try:
         value = convert(raw)
     except ValueError:
-        raise BadAppConfig(name, raw, accepts) from None
+        value = math.nan            # refused just below, like nan itself
     # nan fails every comparison; inf parses as a float but means nothing here.
-    if not low <= value <= high or abs(value) == math.inf:
+    if math.isinf(value) or not low <= value <= high:
         raise BadAppConfig(name, raw, accepts)
     return value
 
