@@ -37,6 +37,8 @@ MAX_WAIT_S = 3600.0
 MAX_RPS = 1000.0
 MAX_CLIENT_TIMEOUT_S = 60.0
 MAX_REPLICAS = 100_000
+#: Kubernetes' largest supported cluster ("Considerations for large clusters": 5,000 nodes).
+MAX_WORKERS = 5000
 MAX_REVISION = 2**63 - 1
 
 

@@ -547,7 +547,8 @@ def _check_lab_arguments(seed, echo, workers, node_cpu, node_memory, context) ->
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise UsageError(f"Lab(seed={seed!r}): the seed must be a whole number, e.g. Lab(seed=1)")
     _args.flag("Lab", "echo", echo)
-    _args.whole("Lab", "workers", workers, low=1, high=100, what="worker nodes of the simulator")
+    _args.whole("Lab", "workers", workers, low=1, high=_args.MAX_WORKERS,
+                what="worker nodes of the simulator")
     for param, value, parse, example in (("node_cpu", node_cpu, manifests.parse_cpu, "'4'"),
                                          ("node_memory", node_memory, manifests.parse_memory,
                                           "'8Gi'")):

@@ -22,6 +22,7 @@ recognises them.  The work is split by stage, as the server splits it:
 from __future__ import annotations
 
 import copy
+import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -321,12 +322,25 @@ def _pre_stop_seconds(hook: Optional[dict]) -> float:
 
 def load_images(path: Optional[Path] = None) -> dict[str, dict]:
     """``cluster/images.yaml`` as {tag: build args} (the app's baked-in environment)."""
-    from ._paths import images_path
-
-    path = path or images_path()
-    data = yaml.safe_load(path.read_text())
+    data = read_images_file(path)
     return {entry["tag"]: {k: str(v) for k, v in (entry.get("args") or {}).items()}
             for entry in data.get("images", [])}
+
+
+def read_images_file(path: Optional[Path] = None) -> dict:
+    """``cluster/images.yaml`` as parsed YAML — shared and cached: do not change it."""
+    from ._paths import images_path
+
+    path = Path(path or images_path())
+    return _parsed_images_file(path, path.stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed_images_file(path: Path, _mtime_ns: int) -> dict:
+    # Read once per version of the file: every Lab() needs it, and parsing it
+    # anew (twice, with the pure-Python loader) cost a small lab more than its
+    # whole rollout.
+    return yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
 
 
 @dataclass

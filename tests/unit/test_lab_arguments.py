@@ -123,7 +123,7 @@ BAD_CALLS = [
 
 BAD_CONSTRUCTIONS = [
     ("seed-string", dict(seed="x"), "Lab(seed='x'): the seed must be a whole number"),
-    ("workers-zero", dict(workers=0), "Lab(workers=0): must be a whole number from 1 to 100"),
+    ("workers-zero", dict(workers=0), "Lab(workers=0): must be a whole number from 1 to 5000"),
     ("cpu-zero", dict(node_cpu="0"), "Lab(node_cpu='0'): must be a Kubernetes quantity more "
                                       "than 0"),
     ("memory-words", dict(node_memory="lots"), "Lab(node_memory='lots'): must be a Kubernetes"),

@@ -8,6 +8,7 @@ from typing import Callable, Optional
 
 from .. import rollout as r
 from .._fielderrors import go_value
+from .._args import MAX_WORKERS
 from ..errors import ManifestError, NotFoundError, UsageError
 from ..kube._guard import MANAGED_BY_KEY, MANAGED_BY_VALUE
 from ..manifests import Notes, load_images, parse_cpu, parse_memory, parse_template, validate
@@ -22,10 +23,9 @@ from ..workload import check_users
 from .traffic import TrafficSource
 from .users import UserTraffic
 
-#: Constructor ranges.  5,000 nodes is the largest cluster Kubernetes
-#: supports ("Considerations for large clusters"); a node's cpu and memory
-#: span a 1-core / 1 GiB kind node to a large server.
-MAX_WORKERS = 5000
+#: Constructor ranges: the Lab facade's MAX_WORKERS (5,000 nodes, the largest
+#: cluster Kubernetes supports); a node's cpu and memory span a 1-core / 1 GiB
+#: kind node to a large server.
 NODE_CPU_M = (100, 1_024_000, "100m to 1024")          # millicores
 NODE_MEMORY_MI = (128, 16 * 1024 ** 2, "128Mi to 16Ti")  # MiB
 

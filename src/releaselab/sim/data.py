@@ -42,12 +42,9 @@ PORTS = {POSTGRESQL: 5432, REDIS: 6379}
 
 def load_services(path=None) -> set:
     """The official images ``cluster/images.yaml`` lists under ``services:``."""
-    import yaml
+    from ..manifests import read_images_file
 
-    from ..manifests import cluster_dir
-
-    data = yaml.safe_load((path or cluster_dir() / "images.yaml").read_text()) or {}
-    return {entry["image"] for entry in data.get("services") or []}
+    return {entry["image"] for entry in read_images_file(path).get("services") or []}
 
 
 def server_kind(image: str, services: set) -> Optional[str]:
