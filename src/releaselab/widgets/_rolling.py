@@ -3,9 +3,10 @@
 Each change builds the Deployment from ``rolling/web.yaml`` with the chosen
 replicas, maxSurge, maxUnavailable, STARTUP_SECONDS and minReadySeconds
 (:func:`releaselab.checks.rolling.rolling_manifest`), rolls it out from 3.0
-to 3.1 under 50 requests per second on the simulator
-(:func:`~releaselab.checks.rolling.simulate_rollout`, the same run the lab's
-checks measure), and redraws the Timeline's plot with one line of numbers:
+to 3.1 under 50 requests per second on the simulator — always
+``Lab("sim")``, whatever ``RELEASELAB_BACKEND`` says, so moving a slider never
+touches the reader's cluster (:func:`~releaselab.checks.rolling.simulate_rollout`,
+the same run the lab's checks measure) — and redraws the Timeline's plot with one line of numbers:
 rollout seconds, waves, the fewest ready pods, the peak, failed requests.
 The simulation of 10 replicas takes a few tens of milliseconds; drawing the
 plot takes longer than simulating it.
