@@ -406,7 +406,7 @@ def check_predictions(predictions) -> Verdict:
     return passed(f"all {len(PREDICTION_CASES)} predictions right:\n  {body}")
 
 
-@exercise("04.3", "the smallest preStop sleep")
+@exercise("04.3", "the smallest preStop sleep", cells=("ex2-try",))
 def check_smallest_prestop(seconds, profile: Optional[dict] = None) -> Verdict:
     """The smallest whole-second preStop sleep with zero failed requests on ``profile``.
 
@@ -460,7 +460,7 @@ def check_smallest_prestop(seconds, profile: Optional[dict] = None) -> Verdict:
                   f"{_counts(smaller)} requests failed")
 
 
-@exercise("04.1", "the grace period", cells=("run4",))
+@exercise("04.1", "the grace period")
 def check_grace_period(grace) -> Verdict:
     """terminationGracePeriodSeconds for shutdown/short-grace.yaml (3 s requests, 1 s preStop).
 
