@@ -181,6 +181,27 @@ def first_wrong(*verdicts: Optional[Verdict]) -> Optional[Verdict]:
     return next((v for v in verdicts if v is not None), None)
 
 
+def load_answer(name: str, manifest: Any) -> tuple:
+    """A manifest answer as ``(documents, None)``, or ``(None, a ❌ verdict saying why not)``.
+
+    Takes what ``Lab.apply`` takes: YAML text, a path under cluster/manifests/,
+    a dict or a list of dicts; anything else, or anything that does not load,
+    is one ❌ line (an empty string, a directory, bad YAML ...).
+    """
+    from .. import manifests
+
+    if not isinstance(manifest, (str, dict, list)) or manifest in ("", [], {}):
+        return None, failed(f"{name}={describe(manifest)}: expected a manifest — YAML text, a "
+                            "path such as 'rolling/web.yaml', a dict or a list of dicts")
+    try:
+        return manifests.load(manifest), None
+    except ReleaseLabError as exc:
+        return None, failed(f"this is not a manifest the lab can apply: {exc}")
+    except (OSError, ValueError, TypeError) as exc:
+        return None, failed(f"{name}={describe(manifest)} cannot be read as a manifest "
+                            f"({type(exc).__name__}: {exc})")
+
+
 def describe(value: Any) -> str:
     """A short repr of a wrong argument for a message (long values cut)."""
     text = repr(value) if not isinstance(value, type) else value.__name__

@@ -30,12 +30,12 @@ from typing import Any, Optional
 
 from .. import manifests
 from .. import rollout as r
-from ..errors import ManifestError, NotFoundError, ReleaseLabError, WaitTimeout
+from ..errors import ManifestError, NotFoundError, WaitTimeout
 from ..lab import Lab, RolloutResult, TrafficRun
 from ..report import Summary
 from . import _runs
-from ._core import (Verdict, describe, exercise, failed, is_number, missing, passed,
-                    unanswered, whole)
+from ._core import (Verdict, describe, exercise, failed, is_number, load_answer, missing,
+                    passed, unanswered, whole)
 
 __all__ = [
     "WEB", "NO_PROBE", "OLD_IMAGE", "NEW_IMAGE", "BAD_IMAGE", "SEEDS", "PREDICTION",
@@ -364,13 +364,9 @@ def check_readiness_fix(manifest: Any) -> Verdict:
                        "manifests.load(...), change the dicts, then run this cell again",
                        hint="compare no-probe.yaml with web.yaml from Part 1: what does "
                             "web.yaml tell Kubernetes that no-probe.yaml does not?")
-    if not isinstance(manifest, (str, dict, list)):
-        return failed(f"fixed={describe(manifest)}: expected a manifest — the list of dicts "
-                      "manifests.load('rolling/no-probe.yaml') gives, one dict, or YAML text")
-    try:
-        docs = manifests.load(manifest)
-    except ReleaseLabError as exc:
-        return failed(f"this is not a manifest the lab can apply: {exc}")
+    docs, wrong = load_answer("fixed", manifest)
+    if wrong is not None:
+        return wrong
     deployment = _deployment_of(docs)
     container = _container(deployment) if deployment is not None else None
     if container is None:

@@ -32,7 +32,8 @@ from typing import Iterable, Optional
 from .. import manifests
 from ..errors import ReleaseLabError, UsageError
 from ..timeline import REFUSED, RESET, TIMEOUT
-from ._core import Verdict, describe, exercise, failed, missing, passed, unanswered, whole
+from ._core import (Verdict, describe, exercise, failed, load_answer, missing, passed,
+                    unanswered, whole)
 
 RPS = 20              # the reference's request rate
 LEAD_S = 3.0          # traffic starts this long before the rollout ...
@@ -504,13 +505,9 @@ def check_grace_period(grace) -> Verdict:
 
 def _manifest_shape(manifest) -> Optional[str]:
     """Why ``manifest`` is not lab 04's kind of manifest (None if it is one)."""
-    if not isinstance(manifest, (str, dict, list)):
-        return (f"fixed_manifest={describe(manifest)}: expected YAML text, a dict or a list of "
-                "dicts")
-    try:
-        objects = manifests.load(manifest)
-    except ReleaseLabError as exc:
-        return f"the manifest does not load: {exc}"
+    objects, wrong = load_answer("fixed_manifest", manifest)
+    if wrong is not None:
+        return wrong.message
     deployments = [o for o in objects if o.get("kind") == "Deployment"]
     try:
         containers = deployments[0]["spec"]["template"]["spec"]["containers"]
