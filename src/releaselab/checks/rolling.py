@@ -168,15 +168,16 @@ def simulate_rollout(manifest: Any = WEB, image: str = NEW_IMAGE, seed: int = 0,
     return Rollout(lab, run, result, run.summary(deployment=name), deployment["spec"]["replicas"])
 
 
-def bad_release(seed: int = 4, rps: float = RPS, echo: bool = False) -> Lab:
+def bad_release(seed: int = 4, rps: float = RPS, echo: bool = True) -> Lab:
     """Exercise 4's starting point: a fresh Lab on which 3.1-bad was rolled out under traffic.
 
     The reader's own run, so on the backend ``RELEASELAB_BACKEND`` names (on
-    kind it first deletes what an earlier run left, :meth:`Lab.reset`): it does
-    what the lab's "roll out 3.1-bad" cell does, so a rollback cell that starts
-    with it gives the same verdict however often it is re-run.
+    kind it first deletes what an earlier run left, :meth:`Lab.reset`): it does,
+    quietly, what the lab's "roll out 3.1-bad" cell does, so a rollback cell that
+    starts with it gives the same verdict however often it is re-run.  The Lab
+    returned prints its kubectl lines from then on (``echo``).
     """
-    lab = Lab(seed=seed, echo=echo)
+    lab = Lab(seed=seed, echo=False)
     lab.reset()
     lab.apply(WEB)
     lab.wait_available("web")
@@ -184,6 +185,7 @@ def bad_release(seed: int = 4, rps: float = RPS, echo: bool = False) -> Lab:
         lab.set_image("web", BAD_IMAGE)
         lab.wait_rollout("web")
         lab.wait_settled("web")
+    lab.echo = echo
     return lab
 
 
