@@ -154,4 +154,4 @@ def test_probe_timeout_shorter_than_latency_is_explained():
 def test_fixed_manifest_unanswered_and_unloadable():
     assert not sh.check_fixed_manifest(...).answered
     verdict = sh.check_fixed_manifest("kind: Deployment\n  bad: [")
-    assert not verdict.passed and "does not load" in verdict.message
+    assert not verdict.passed and "not valid YAML at line 2" in verdict.message
