@@ -118,13 +118,7 @@ def test_helpers_for_the_readers_own_run_follow_the_environment(build, kind_stan
 
 
 def test_a_checker_that_judges_the_readers_run_reads_it_without_building_a_lab(kind_refused):
-    lab = Lab("sim", echo=False, seed=4)
-    lab.apply(rolling.WEB)
-    lab.wait_available("web")
-    with lab.traffic(rps=50):
-        lab.set_image("web", rolling.BAD_IMAGE)
-        lab.wait_rollout("web")
-        lab.wait_settled("web")
+    lab = rolling.bad_release(seed=4, echo=False, backend="sim")
     with lab.traffic(rps=50) as run:
         lab.rollout_undo("web")
         lab.wait_rollout("web")

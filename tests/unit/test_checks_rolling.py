@@ -284,14 +284,7 @@ def test_readiness_fix_placeholder_is_not_answered():
 # --------------------------------------------------------------------------- exercise 4
 
 def bad_rollout(seed=4):
-    lab = Lab(echo=False, seed=seed)
-    lab.apply(rolling.WEB)
-    lab.wait_available("web")
-    with lab.traffic(rps=50):
-        lab.set_image("web", rolling.BAD_IMAGE)
-        lab.wait_rollout("web")
-        lab.wait_settled("web")
-    return lab
+    return rolling.bad_release(seed, echo=False, backend="sim")
 
 
 def test_rollback_passes_after_undo_and_clean_traffic():

@@ -168,16 +168,18 @@ def simulate_rollout(manifest: Any = WEB, image: str = NEW_IMAGE, seed: int = 0,
     return Rollout(lab, run, result, run.summary(deployment=name), deployment["spec"]["replicas"])
 
 
-def bad_release(seed: int = 4, rps: float = RPS, echo: bool = True) -> Lab:
+def bad_release(seed: int = 4, rps: float = RPS, echo: bool = True,
+                backend: Optional[str] = None) -> Lab:
     """Exercise 4's starting point: a fresh Lab on which 3.1-bad was rolled out under traffic.
 
     The reader's own run, so on the backend ``RELEASELAB_BACKEND`` names (on
     kind it first deletes what an earlier run left, :meth:`Lab.reset`): it does,
     quietly, what the lab's "roll out 3.1-bad" cell does, so a rollback cell that
     starts with it gives the same verdict however often it is re-run.  The Lab
-    returned prints its kubectl lines from then on (``echo``).
+    returned prints its kubectl lines from then on (``echo``).  ``backend``
+    names another backend than the environment's (tests use ``"sim"``).
     """
-    lab = Lab(seed=seed, echo=False)
+    lab = Lab(backend, seed=seed, echo=False)
     lab.reset()
     lab.apply(WEB)
     lab.wait_available("web")
@@ -463,34 +465,31 @@ def _never_available(docs: list, container: dict) -> Verdict:
     ready = sum(1 for p in pods if p.ready is not None and p.gone is None)
     restarts = _runs.restarts(pods)
     waits = _runs.waiting_reasons(pods)
-    seen = (f"after {STALL_WATCH_S:g} s, {ready} of {len(pods)} pods were Ready and their "
-            f"containers had restarted {restarts} times"
-            + (f" ({_runs.causes_text(waits)})" if waits else ""))
-    if container.get("livenessProbe") is not None and restarts:
-        return failed(f"even the 3.0 Deployment never became available: {seen}. {_LIVENESS} — "
-                      "and this app does not listen until 3 s after it starts, so the probe "
-                      "fails and the kubelet kills every container before it is up",
-                      hint="which probe decides 'restart it' and which decides 'send it "
-                           "traffic'? The app needs 3 s before it answers anything",
-                      fix=_LIVENESS_FIX)
-    return failed(f"even the 3.0 Deployment never became available: {seen}",
-                  hint="a probe that can never pass keeps every pod out of service",
-                  fix="readinessProbe: httpGet path /readyz, port http, periodSeconds 1")
+    seen = (f"even the 3.0 Deployment never became available: after {STALL_WATCH_S:g} s, "
+            f"{ready} of {len(pods)} pods were Ready and their containers had restarted "
+            f"{restarts} times" + (f" ({_runs.causes_text(waits)})" if waits else ""))
+    return _probe_failure(seen, container, restarts)
 
 
 def _stalled(run: Rollout, container: dict) -> Verdict:
-    timeline = run.lab.timeline
-    new = _runs.pods_of_version(timeline, "web", "3.1")
+    new = _runs.pods_of_version(run.lab.timeline, "web", "3.1")
     never = sum(1 for p in new if p.ready is None)
     restarts = _runs.restarts(new)
     seen = (f"the rollout to 3.1 did not complete ({run.result.status} after "
             f"{run.seconds:g} s): {never} of {len(new)} new pods never became Ready"
             + (f", and their containers restarted {restarts} times" if restarts else ""))
+    return _probe_failure(seen, container, restarts)
+
+
+def _probe_failure(seen: str, container: dict, restarts: int) -> Verdict:
+    """Pods that never became Ready: a liveness probe killing them, or a probe that cannot pass."""
     if container.get("livenessProbe") is not None and restarts:
-        return failed(f"{seen}. {_LIVENESS}; this app needs 3 s before it listens, so the "
-                      "kubelet kills each new container before it is up",
+        return failed(f"{seen}. {_LIVENESS} — and this app does not listen until 3 s after it "
+                      "starts, so the probe fails and the kubelet kills every container "
+                      "before it is up",
                       hint="which probe decides 'restart it' and which decides 'send it "
-                           "traffic'?", fix=_LIVENESS_FIX)
+                           "traffic'? The app needs 3 s before it answers anything",
+                      fix=_LIVENESS_FIX)
     return failed(seen, hint="look at the probe's settings: can it ever pass for this app?",
                   fix="readinessProbe: httpGet path /readyz, port http, periodSeconds 1")
 
