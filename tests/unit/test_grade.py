@@ -158,10 +158,11 @@ def test_loops_time_out_and_the_rest_is_still_graded(tmp_path, monkeypatch):
         code(stubborn + "\nrolling.check_readiness_fix(...)", "ex3-answer"),
         "ex4-bad", "ex4-rollback", "ex4-check",
     ])
-    result = grade.grade_notebook(path, timeout=4)
+    # 10 s: the setup cell's imports must fit in it on a slow, busy machine
+    result = grade.grade_notebook(path, timeout=10)
     assert statuses(result) == ["timeout", "pass", "timeout", "error"]
     why = reasons(result)
-    assert why["01.1"] == "cell ex1-answer ran longer than 4 s and was interrupted"
+    assert why["01.1"] == "cell ex1-answer ran longer than 10 s and was interrupted"
     assert "could not be interrupted" in why["01.4"] and why["01.4"].startswith("not reached")
 
 
