@@ -305,6 +305,7 @@ def grade_notebook(path, timeout: float = DEFAULT_TIMEOUT_S) -> SubmissionResult
     started: dict = {}           # exercise -> cell index of a checker call still running
     timed_out: dict = {}         # exercise -> reason
     errors: dict = {}            # exercise -> reason
+    ignored: set = set()         # exercises checked only in cells tagged "solution"
     stopped: Optional[str] = None
     seen = 0
     try:
@@ -332,6 +333,8 @@ def grade_notebook(path, timeout: float = DEFAULT_TIMEOUT_S) -> SubmissionResult
                         started.pop(ex, None)
                         if SOLUTION_TAG not in tags:
                             verdicts[ex] = (record.get("status"), str(record.get("message", "")))
+                        else:
+                            ignored.add(ex)
             for e in exercises:
                 mine = i in check_cells[e.id] or cell_id in blamed[e.id]
                 if outcome.status in ("timeout", "stuck") and (mine or started.get(e.id) == i):
@@ -365,6 +368,9 @@ def grade_notebook(path, timeout: float = DEFAULT_TIMEOUT_S) -> SubmissionResult
         elif not check_cells[e.id]:
             status, reason = MISSING, (f"no cell calls {e.checker}(...): the exercise's cell, "
                                        "or its check line, was deleted")
+        elif e.id in ignored:
+            status, reason = MISSING, (f"{e.checker}(...) ran only in cells tagged "
+                                       f"'{SOLUTION_TAG}', whose verdicts do not count")
         else:
             status, reason = MISSING, f"the call to {e.checker}(...) never ran"
         results.append(ExerciseResult(e.id, e.title, status, _one_line(reason)))

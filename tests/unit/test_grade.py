@@ -143,6 +143,10 @@ def test_a_verdict_from_a_cell_tagged_solution_is_not_counted(tmp_path):
     assert solved["ex1-wrong"]["metadata"]["tags"] == ["solution"]   # as in the solutions
     result = grade.grade_notebook(path, timeout=60)
     assert statuses(result)[0] == "pass"
+    only_demo = submission(tmp_path, "only-demo.ipynb", ["setup", demo])
+    result = grade.grade_notebook(only_demo, timeout=60)
+    assert statuses(result)[0] == "missing"
+    assert "ran only in cells tagged 'solution'" in reasons(result)["01.1"]
 
 
 # ---------------------------------------------------------------------------- never crashing

@@ -25,7 +25,15 @@ Rules: every number in a message comes from the run (or from the reader's
 own settings); the first wrong answer gets only what was measured and why it
 misses; :func:`hint` — or the next *different* wrong answer — adds the hint;
 asking again (or a third different wrong answer) adds the fix.  Re-running the
-same answer gives the same verdict, word for word.
+same answer gives the same verdict, word for word.  A checker that simulates
+the answer says so in its docstring and uses ``Lab("sim")``; one that judges
+the reader's own run says "reads the reader's run" and builds no Lab.
+
+Helpers: :func:`whole` (``3`` or ``3.0`` → 3, else None), :func:`is_number`
+(finite, not a bool), :func:`describe` (a short repr for a message),
+:func:`load_answer` (a manifest answer, or a ❌ saying why it is not one),
+:func:`first_wrong`.  Beware: a failed Verdict is falsy, so argument checks
+that return a Verdict or None are tested with ``is not None``, never ``or``.
 
 ``@exercise`` also makes a checker safe to call with anything: a
 ``ReleaseLabError`` raised while measuring becomes a ❌ verdict with its one
