@@ -458,6 +458,13 @@ def run(args: argparse.Namespace) -> int:
             and 0 < timeout <= MAX_TIMEOUT_S):
         raise UsageError(f"--timeout {timeout!r}: seconds per cell, more than 0 and at most "
                          f"{MAX_TIMEOUT_S:g}")
+    try:
+        import ipykernel  # noqa: F401 — the kernel the submissions run in
+        import jupyter_client  # noqa: F401
+    except ImportError as exc:
+        raise UsageError(f"releaselab grade needs ipykernel and jupyter_client ({exc.name} is "
+                         "missing): pip install -r requirements.txt, or pip install ipykernel "
+                         "jupyter_client") from None
     missing = [p for p in args.submissions if not Path(p).is_file()]
     if missing:
         raise UsageError(f"no such notebook: {', '.join(missing)}")
