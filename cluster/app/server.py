@@ -1,8 +1,10 @@
 """releaselab/web: the demo service every lab deploys.
 
 Its behaviour is set by environment variables; the table in README.md is the
-contract (the simulator's model obeys it too). Standard library only: a small
-image, and tests can run it as a plain local process.
+contract (the simulator's model obeys it too). Standard library only for the
+stateless default: a small image, and tests can run it as a plain local
+process. Orders and login sessions live in state.py beside it, which imports
+psycopg or redis only when DATABASE_URL or a Redis SESSION_STORE asks for them.
 
 Shape: the main thread owns the listening socket and the signals; each accepted
 connection is served by its own thread. One request per connection
@@ -24,6 +26,14 @@ import time
 from collections import namedtuple
 from http.server import BaseHTTPRequestHandler
 
+# The modules beside this file (state.py, migrate.py) import as top-level
+# modules however this one was loaded: as the image's script, or by a test.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+if _HERE not in sys.path:
+    sys.path.insert(0, _HERE)
+import migrate  # noqa: E402  (standard library only at import)
+import state  # noqa: E402
+
 SHUTDOWN_MODES = ("graceful", "immediate", "ignore")
 SECONDS = "a number of seconds >= 0"
 
@@ -37,7 +47,7 @@ class ConfigError(Exception):
 
 # The parsed environment, one field per row of the README table.
 Config = namedtuple("Config", "version pod port startup_seconds error_rate latency_ms "
-                              "never_ready shutdown drain_seconds seed")
+                              "never_ready shutdown drain_seconds seed state")
 
 
 def _parse(env, name, default, convert, accepts, low, high):
@@ -64,6 +74,10 @@ def parse_config(env):
     shutdown = env.get("SHUTDOWN", "graceful")
     if shutdown not in SHUTDOWN_MODES:
         raise ConfigError("SHUTDOWN", shutdown, " | ".join(SHUTDOWN_MODES))
+    try:
+        state_cfg = state.parse(env, migrate.latest())
+    except state.StateConfigError as error:
+        raise ConfigError(error.name, error.value, error.accepts) from None
     return Config(
         version=version,
         pod=env.get("POD_NAME") or socket.gethostname(),
@@ -76,6 +90,7 @@ def parse_config(env):
         shutdown=shutdown,
         drain_seconds=_parse(env, "DRAIN_SECONDS", "5", float, SECONDS, 0, math.inf),
         seed=_parse(env, "SEED", "0", int, "an integer", -math.inf, math.inf),
+        state=state_cfg,
     )
 
 
@@ -98,6 +113,7 @@ class App:
         self.lock = threading.RLock()
         self.idle = threading.Condition(self.lock)
         self.open_connections = set()
+        self.state = state.State(cfg.state, lambda message: log(cfg, message))
 
     def draw_error(self):
         with self.lock:
@@ -126,12 +142,36 @@ class Handler(BaseHTTPRequestHandler):
             self.answer(200, "ok")
         elif path == "/readyz":
             self.answer(*((503, "not ready") if cfg.never_ready else (200, "ready")))
-        else:
+        elif not self.stateful("GET", path):
             self.answer(404, "not found")
 
-    def answer(self, status, text, content_type="text/plain; charset=utf-8"):
+    def do_POST(self):
+        time.sleep(self.app.cfg.latency_ms / 1000)
+        path = self.path.split("?", 1)[0]
+        if not self.stateful("POST", path):
+            self.answer(*((405, "method not allowed") if path in ("/", "/healthz", "/readyz")
+                          else (404, "not found")))
+
+    def stateful(self, method, path):
+        """Answer a state endpoint (state.py: /login, /me, /orders); False if it is none."""
+        length = self.headers.get("Content-Length", "0")
+        if not length.isdigit() or int(length) > state.MAX_BODY:
+            self.answer(413 if length.isdigit() else 400, "send a JSON body of at most "
+                        f"{state.MAX_BODY} bytes with its Content-Length")
+            return True
+        body = self.rfile.read(int(length)) if int(length) else b""
+        result = self.app.state.handle(method, path, self.headers, body)
+        if result is None:
+            return False
+        data = {**result.body, "version": self.app.cfg.version, "pod": self.app.cfg.pod}
+        self.answer(result.status, json.dumps(data), "application/json", result.headers)
+        return True
+
+    def answer(self, status, text, content_type="text/plain; charset=utf-8", headers=()):
         data = text.encode()
         self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         self.send_header("X-Version", self.app.cfg.version)
@@ -203,6 +243,11 @@ def main():
 
     log(cfg, f"starting: listening in {cfg.startup_seconds:g}s on port {cfg.port}, "
              f"SHUTDOWN={cfg.shutdown}")
+    try:
+        app.state.migrate_at_start()  # MIGRATE=N, before anything listens
+    except state.StartError as error:
+        log(cfg, f"cannot start: {error}")
+        return 1
     time.sleep(cfg.startup_seconds)  # until then nothing listens: connections are refused
 
     try:

@@ -32,6 +32,12 @@ class Backend(Protocol):
     def apply(self, obj: dict) -> dict:
         """Create or update one object (like server-side apply); returns it as stored."""
 
+    def dry_run(self, obj: dict) -> dict:
+        """Check one object exactly as :meth:`apply` would, against the cluster's current
+        state (an immutable field included), and store nothing.  Returns the object as it
+        would be stored; raises the error apply would raise.  ``Lab.apply`` dry-runs every
+        document of a list before applying any, so a list is applied all or nothing."""
+
     def delete(self, kind: str, name: str) -> None:
         """Delete one object; raises NotFoundError if it does not exist."""
 
@@ -53,11 +59,13 @@ class Backend(Protocol):
         Returns the revision whose template was restored."""
 
     def start_traffic(self, target: str, rps: float, *, poisson: bool = False,
-                      timeout_s: float = 1.0) -> object:
+                      timeout_s: float = 1.0, users: int = 0, workload: str = "shop") -> object:
         """Start open-loop clients against ``"<service>"`` or ``"gateway/<name>"``.
 
         Returns a handle for :meth:`stop_traffic`.  Every request is recorded in
-        ``timeline.requests``."""
+        ``timeline.requests``.  ``users > 0``: the requests are those users'
+        (:mod:`releaselab.workload`); their orders and logouts go to the
+        Timeline too, and stopping reads every order back once (the audit)."""
 
     def stop_traffic(self, handle: object) -> None:
         """Stop the clients started under ``handle``."""

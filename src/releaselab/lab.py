@@ -20,10 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
+from . import _args
 from . import manifests
 from . import rollout as r
+from ._kubectl import (APPLY, Kubectl, PodList, RevisionList, display_path,
+                       old_pods_selector, selector_text)
 from .backend import Backend
-from .errors import NotFoundError, ReleaseLabError, UsageError, WaitTimeout
+from .errors import ManifestError, NotFoundError, ReleaseLabError, UsageError, WaitTimeout
 from .kube._guard import MANAGED_BY_KEY, MANAGED_BY_VALUE
 from .timeline import Timeline
 
@@ -48,9 +51,12 @@ class RolloutResult:
 class TrafficRun:
     """The requests sent inside one ``with lab.traffic(...)`` block."""
 
-    def __init__(self, lab: "Lab", target: str, rps: float, poisson: bool, timeout_s: float):
+    def __init__(self, lab: "Lab", target: str, rps: float, poisson: bool, timeout_s: float,
+                 users: int = 0, workload: str = "shop"):
         self.lab, self.target, self.rps = lab, target, rps
         self._poisson, self._timeout_s = poisson, timeout_s
+        # Only a user traffic passes these on, so a backend without users still works.
+        self._users = {"users": users, "workload": workload} if users else {}
         self.start: float = lab.now()
         self.end: Optional[float] = None
         self._handle = None
@@ -58,12 +64,13 @@ class TrafficRun:
     def __enter__(self) -> "TrafficRun":
         self.start = self.lab.now()
         self._handle = self.lab.backend.start_traffic(self.target, self.rps, poisson=self._poisson,
-                                                      timeout_s=self._timeout_s)
+                                                      timeout_s=self._timeout_s, **self._users)
         return self
 
     def __exit__(self, *exc) -> None:
         self.lab.backend.stop_traffic(self._handle)
         self.end = self.lab.now()
+        self.lab._notes()         # e.g. the prober's word on requests it could not send
 
     @property
     def requests(self):
@@ -77,6 +84,30 @@ class TrafficRun:
     @property
     def sent(self) -> int:
         return len(self.requests)
+
+    def _mine(self, rows) -> list:
+        end = self.end if self.end is not None else float("inf")
+        return [r for r in rows if r.target == self.target and self.start <= r.t < end]
+
+    @property
+    def orders(self):
+        """The orders this run's users were told were written (with their audit)."""
+        return self._mine(self.lab.timeline.orders)
+
+    @property
+    def lost(self) -> int:
+        """Orders answered 201 that the audit found missing, wrong or unreadable."""
+        return sum(1 for o in self.orders if o.lost)
+
+    @property
+    def logouts(self):
+        """Every time one of this run's logged-in users found its session gone."""
+        return self._mine(self.lab.timeline.logouts)
+
+    @property
+    def logged_out(self) -> int:
+        """Users who found their session gone at least once during this run."""
+        return len({x.user for x in self.logouts})
 
     def summary(self, deployment: Optional[str] = None):
         """Requests of this run only (its target, its window), and the rollout figures."""
@@ -96,6 +127,7 @@ class Lab:
                  profile=None, echo: bool = True, workers: int = 2, node_cpu: str = "4",
                  node_memory: str = "8Gi", context: Optional[str] = None):
         choice = backend if backend is not None else os.environ.get("RELEASELAB_BACKEND", "sim")
+        _check_lab_arguments(seed, echo, workers, node_cpu, node_memory, context)
         self.echo = echo
         if isinstance(choice, str):
             if choice == "sim":
@@ -122,6 +154,7 @@ class Lab:
         else:
             raise UsageError(f"backend={choice!r}: pass 'sim', 'kind' or a Backend object")
         self._rollout_started: dict[str, float] = {}
+        self._notes()       # e.g. the kind backend's word on an older API server
 
     # -- basics ----------------------------------------------------------------------------
     @property
@@ -135,36 +168,49 @@ class Lab:
     def now(self) -> float:
         return self.backend.now()
 
-    def _say(self, command: str) -> None:
-        if self.echo:
-            print(f"$ kubectl {command}")
+    def _say(self, command: str, comment: Optional[str] = None) -> None:
+        """Print the kubectl command that does the same (see :mod:`._kubectl`)."""
+        Kubectl(getattr(self.backend, "context", None), getattr(self.backend, "namespace", None),
+                self.echo).say(command, comment)
 
     def _notes(self) -> None:
         pending = getattr(self.backend, "pending_notes", None)
         if pending:
             for note in pending:
-                if note.startswith("skipped rollback"):
-                    print(note)
+                if note.startswith("skipped rollback") or self.backend.name != "sim":
+                    print(note if note.startswith(("skipped", "note:")) else f"note: {note}")
                 else:
                     print(f"note: the simulator does not model {note} (ignored)")
             pending.clear()
 
     def mark(self, label: str, category: str = "action") -> None:
         """Put a labelled line on the Timeline's plots at the current time."""
+        _args.text("mark", "label", label, "lab.mark('switched traffic')")
+        _args.text("mark", "category", category, "'action'")
         self.timeline.mark(self.now(), label, category)
 
     # -- objects -------------------------------------------------------------------------------
     def apply(self, source) -> list[dict]:
-        """Apply a manifest: a path under cluster/manifests/, YAML text, a dict or a list."""
+        """Apply a manifest: a path under cluster/manifests/, YAML text, a dict or a list.
+
+        All or nothing: every document is checked first — by the API server's
+        rules, then by a dry run against the cluster as it is (an immutable
+        selector included) — and only then are they applied, in order."""
         objects = manifests.load(source)
-        # Check every document before sending any: a bad third document must
-        # not leave the first two applied (on kind the API server checks again).
+        # The same one line on both backends: check locally before sending any
+        # (on kind the API server checks again, in the dry run and the apply).
         for obj in objects:
             if self.backend.name == "sim" or (obj.get("apiVersion"),
                                               obj.get("kind")) in manifests.SUPPORTED:
                 manifests.validate(obj)
+        for obj in objects:
+            self.backend.dry_run(obj)
         shown = source if isinstance(source, (str, Path)) and "\n" not in str(source) else "-"
-        self._say(f"apply -f {_display_path(shown)}" if shown != "-" else "apply -f -")
+        self._say(f"{APPLY} -f " + (display_path(shown, manifests.manifests_root())
+                                    if shown != "-" else "-"))
+        for obj in objects:
+            for warning in manifests.warnings(obj):
+                print(f"Warning: {warning}")
         before = {o["metadata"]["name"]: self._template_of(o) for o in objects
                   if o.get("kind") == "Deployment"}
         applied = []
@@ -187,43 +233,85 @@ class Lab:
             else None
 
     def delete(self, kind: str, name: str) -> None:
+        _args.text("delete", "kind", kind, "'Deployment'")
+        _args.name("delete", name, f"the {kind}'s name")
         self._say(f"delete {kind.lower()} {name}")
         self.backend.delete(kind, name)
 
     def get(self, kind: str, name: str) -> dict:
+        _args.text("get", "kind", kind, "'Deployment'")
+        _args.name("get", name, f"the {kind}'s name")
         return self.backend.get(kind, name)
 
     def patch(self, kind: str, name: str, patch: dict) -> dict:
-        """A strategic-merge patch, like ``kubectl patch`` (a Service selector, route weights)."""
+        """A strategic-merge patch, like ``kubectl patch`` (a Service selector, route weights).
+
+        Gateway API kinds are custom resources, which take no strategic merge:
+        the kind backend sends them a JSON merge patch, and so does the twin."""
         import json
 
-        self._say(f"patch {kind.lower()} {name} -p '{json.dumps(patch, separators=(',', ':'))}'")
+        _args.text("patch", "kind", kind, "'Service'")
+        _args.name("patch", name, f"the {kind}'s name")
+        if not isinstance(patch, dict) or not patch:
+            raise UsageError(f"patch(patch={patch!r}): a patch is a non-empty dict in the object's "
+                             "shape, e.g. {'spec': {'selector': {'app': 'web-green'}}}")
+        merge = " --type=merge" if kind in ("Gateway", "HTTPRoute") else ""
+        self._say(f"patch {kind.lower()} {name}{merge} "
+                  f"-p '{json.dumps(patch, separators=(',', ':'))}'")
         result = self.backend.patch(kind, name, patch)
         self._notes()
         return result
 
-    def pods(self, selector: Optional[dict] = None) -> "PodList":
-        """Pods now, like ``kubectl get pods``: name, version, status, ready, restarts, node."""
-        self._say("get pods" + (" -l " + ",".join(f"{k}={v}" for k, v in selector.items())
-                                if selector else ""))
-        return PodList(self.backend.list("Pod", selector), self.timeline)
+    def pods(self, selector: Optional[dict] = None, wide: bool = False) -> "PodList":
+        """Pods now, like ``kubectl get pods`` (its columns when printed; ``wide``: ``-o wide``,
+        with each pod's node — ``<none>`` for one no node has room for).
+
+        Each row is a dict: name, version, ready, status, restarts, age, ip, node."""
+        _args.selector("pods", selector)
+        _args.flag("pods", "wide", wide)
+        self._say("get pods" + (" -o wide" if wide else "")
+                  + (" -l " + selector_text(selector) if selector else ""))
+        return PodList(self.backend.list("Pod", selector), self.timeline, self.now(), wide=wide)
 
     def set_image(self, name: str, image: str, container: Optional[str] = None) -> None:
-        container = container or self._first_container(name)
+        _args.name("set_image", name)
+        _args.text("set_image", "image", image, "'releaselab/web:3.1'")
+        container = self._container(name, container, "set_image")
         self._say(f"set image deployment/{name} {container}={image}")
         self._patch_template(name, {"containers": [{"name": container, "image": image}]})
 
     def set_env(self, name: str, container: Optional[str] = None, **env) -> None:
+        _args.name("set_env", name)
         if not env:
             raise UsageError("set_env needs at least one NAME=value, e.g. set_env('web', LATENCY_MS='50')")
-        container = container or self._first_container(name)
+        for key, value in env.items():
+            if isinstance(value, bool) or not isinstance(value, (str, int, float)) or \
+                    isinstance(value, float) and value != value:
+                raise UsageError(f"set_env({key}={value!r}): an environment value is a string "
+                                 f"or a number, e.g. {key}='50'")
+        container = self._container(name, container, "set_env")
         pairs = " ".join(f"{k}={v}" for k, v in env.items())
-        self._say(f"set env deployment/{name} {pairs}")
+        self._say(f"set env deployment/{name} -c {container} {pairs}")
         self._patch_template(name, {"containers": [
             {"name": container, "env": [{"name": k, "value": str(v)} for k, v in env.items()]}]})
 
-    def _first_container(self, name: str) -> str:
-        return self.backend.get("Deployment", name)["spec"]["template"]["spec"]["containers"][0]["name"]
+    def _container(self, name: str, container: Optional[str], call: str) -> str:
+        """The container to change: the one named, which must exist, or else the first."""
+        containers = [c.get("name") for c in self.backend.get("Deployment", name)["spec"]
+                      ["template"]["spec"]["containers"]]
+        if container is None:
+            return containers[0]
+        _args.text(call, "container", container, repr(containers[0]))
+        if container not in containers:
+            # kubectl's words: set image errors (cmd/set/set_image.go); set env only
+            # warns and changes nothing (cmd/set/set_env.go), which the kit will not
+            # leave silent.
+            if call == "set_image":
+                raise NotFoundError(f'unable to find container named "{container}" in '
+                                    f'deployment "{name}" (its containers: {", ".join(containers)})')
+            raise NotFoundError(f'deployments/{name} does not have any containers matching '
+                                f'"{container}" (its containers: {", ".join(containers)})')
+        return container
 
     def _patch_template(self, name: str, pod_spec: dict) -> None:
         before = self.backend.get("Deployment", name)["spec"]["template"]
@@ -233,10 +321,17 @@ class Lab:
         self._notes()
 
     def scale(self, name: str, replicas: int) -> None:
+        _args.name("scale", name)
+        replicas = _args.whole("scale", "replicas", replicas, low=0, high=_args.MAX_REPLICAS,
+                               what="the kit's limit; 0 stops every pod")
         self._say(f"scale deployment/{name} --replicas={replicas}")
         self.backend.scale(name, replicas)
 
     def rollout_undo(self, name: str, to_revision: Optional[int] = None) -> int:
+        _args.name("rollout_undo", name)
+        if to_revision is not None:
+            to_revision = _args.whole("rollout_undo", "to_revision", to_revision, low=0,
+                                      high=_args.MAX_REVISION, what="0 means the previous one")
         flag = f" --to-revision={to_revision}" if to_revision else ""
         self._say(f"rollout undo deployment/{name}{flag}")
         revision = self.backend.rollout_undo(name, to_revision)
@@ -245,15 +340,27 @@ class Lab:
         return revision
 
     def rollout_pause(self, name: str) -> None:
+        _args.name("rollout_pause", name)
         self._say(f"rollout pause deployment/{name}")
+        if (self.backend.get("Deployment", name).get("spec") or {}).get("paused"):
+            # kubectl's ObjectPauserFn (polymorphichelpers/objectpauser.go) refuses, and
+            # `kubectl rollout pause` prints: error: deployments.apps "web" is already paused
+            raise UsageError(f'deployments.apps "{name}" is already paused')
         self.backend.patch("Deployment", name, {"spec": {"paused": True}})
 
     def rollout_resume(self, name: str) -> None:
+        _args.name("rollout_resume", name)
         self._say(f"rollout resume deployment/{name}")
+        if not (self.backend.get("Deployment", name).get("spec") or {}).get("paused"):
+            # kubectl's ObjectResumerFn (polymorphichelpers/objectresumer.go): "is not paused"
+            raise UsageError(f'deployments.apps "{name}" is not paused')
         self.backend.patch("Deployment", name, {"spec": {"paused": False}})
 
-    def rollout_history(self, name: str) -> list[dict]:
-        """Revisions of a Deployment, oldest first: revision, image, replicas now."""
+    def rollout_history(self, name: str) -> RevisionList:
+        """Revisions of a Deployment, oldest first: revision, image, replicas now, change cause.
+
+        Printed, it is what ``kubectl rollout history`` prints."""
+        _args.name("rollout_history", name)
         self._say(f"rollout history deployment/{name}")
         self.backend.get("Deployment", name)
         rows = []
@@ -262,35 +369,53 @@ class Lab:
             if not any(o.get("name") == name for o in owners):
                 continue
             containers = rs["spec"]["template"]["spec"]["containers"]
-            rows.append({"revision": int(rs["metadata"]["annotations"].get(r.REVISION_ANNOTATION, 0)),
+            annotations = rs["metadata"].get("annotations") or {}
+            rows.append({"revision": int(annotations.get(r.REVISION_ANNOTATION, 0)),
                          "replicaset": rs["metadata"]["name"], "image": containers[0]["image"],
-                         "replicas": rs["spec"]["replicas"]})
-        return sorted(rows, key=lambda row: row["revision"])
+                         "replicas": rs["spec"]["replicas"],
+                         "change_cause": annotations.get("kubernetes.io/change-cause")})
+        return RevisionList(name, rows)
 
     # -- waiting -------------------------------------------------------------------------------
     def wait(self, seconds: float) -> None:
-        """Let the cluster run for ``seconds`` (virtual on the simulator)."""
-        if not isinstance(seconds, (int, float)) or seconds < 0:
-            raise UsageError(f"wait({seconds!r}): seconds must be a number >= 0")
-        self.backend.wait(None, float(seconds))
+        """Let the cluster run for ``seconds`` (virtual on the simulator), at most an hour a call."""
+        seconds = _args.seconds("wait", "seconds", seconds,
+                                why=" per call (call it again to wait longer)")
+        self.backend.wait(None, seconds)
 
     def wait_until(self, condition: Callable[[], bool], timeout: float, what: str) -> None:
+        if not callable(condition):
+            raise UsageError(f"wait_until(condition={condition!r}): pass a function that returns "
+                             "True when the wait is over, e.g. lambda: lab.now() > 10")
+        timeout = _args.seconds("wait_until", "timeout", timeout)
         if not self.backend.wait(condition, timeout):
             raise WaitTimeout(f"{what} did not happen within {timeout:g} s")
 
     def wait_available(self, name: str, timeout: float = 300.0) -> None:
-        """Until every replica of Deployment ``name`` is available, then until kube-proxy has them."""
-        deployment = self.backend.get("Deployment", name)
-        replicas = deployment["spec"]["replicas"]
-        self._say(f"wait deployment/{name} --for=jsonpath='{{.status.availableReplicas}}'={replicas}")
+        """Until Deployment ``name`` is rolled out and available, then until kube-proxy has it.
 
-        def available() -> bool:
-            d = self.backend.get("Deployment", name)
-            status = d.get("status") or {}
-            return ((status.get("availableReplicas") or 0) >= d["spec"]["replicas"]
-                    and status.get("observedGeneration", 0) >= d["metadata"].get("generation", 0))
+        "Available" as ``kubectl rollout status`` judges it
+        (:func:`releaselab.rollout.rollout_status`): the controller has seen the
+        latest spec (observedGeneration), and updated = replicas = available — so
+        a Deployment in the middle of a rollout, whose old pods still count as
+        available, is waited for rather than accepted.  A Deployment past its
+        progress deadline raises WaitTimeout at once, as kubectl exits 1.
+        """
+        _args.name("wait_available", name)
+        timeout = _args.seconds("wait_available", "timeout", timeout)
+        self.backend.get("Deployment", name)
+        self._say(f"rollout status deployment/{name} --timeout={timeout:g}s")
+        state = {}
 
-        self.wait_until(available, timeout, f'deployment "{name}" becoming available')
+        def rolled_out() -> bool:
+            message, done, failed = r.rollout_status(self.backend.get("Deployment", name))
+            state.update(message=message, failed=failed)
+            return done or failed
+
+        self.wait_until(rolled_out, timeout, f'deployment "{name}" becoming available')
+        if state.get("failed"):
+            raise WaitTimeout(f"{state['message']}: it never became available; lab.pods() shows "
+                              "why (ErrImagePull, CrashLoopBackOff, not Ready ...)")
         self.backend.wait(None, ENDPOINTS_SETTLE_S)
 
     def wait_rollout(self, name: str, timeout: Optional[float] = None) -> RolloutResult:
@@ -299,8 +424,9 @@ class Lab:
         As with kubectl, a slow rollout that keeps progressing is waited for;
         a stuck one ends when its progress deadline passes.  ``timeout`` only
         guards against waiting forever (a paused Deployment); default 3600 s."""
-        timeout = 3600.0 if timeout is None else timeout
-        self._say(f"rollout status deployment/{name}")
+        _args.name("wait_rollout", name)
+        timeout = _args.seconds("wait_rollout", "timeout", 3600.0 if timeout is None else timeout)
+        self._say(f"rollout status deployment/{name} --timeout={timeout:g}s")
         started = self._rollout_started.get(name, self.now())
         state = {}
 
@@ -320,8 +446,17 @@ class Lab:
         return RolloutResult("complete", seconds)
 
     def wait_settled(self, name: str, timeout: float = 300.0) -> None:
-        """Until no pod of Deployment ``name`` is terminating (old pods finished shutting down)."""
-        self._say(f"wait --for=delete pod -l app={name}  # the terminating ones")
+        """Until no pod of Deployment ``name`` is terminating (old pods finished shutting down).
+
+        The twin waits for the pods of the old ReplicaSets only, by their
+        ``pod-template-hash`` (see :func:`._kubectl.old_pods_selector`)."""
+        _args.name("wait_settled", name)
+        timeout = _args.seconds("wait_settled", "timeout", timeout)
+        deployment = self.backend.get("Deployment", name)
+        owned = [rs for rs in self.backend.list("ReplicaSet")
+                 if any(o.get("name") == name for o in rs["metadata"].get("ownerReferences") or [])]
+        self._say(f"wait --for=delete pod -l {old_pods_selector(deployment, owned)} "
+                  f"--timeout={timeout:g}s")
 
         def settled() -> bool:
             return not any(p["metadata"].get("deletionTimestamp") is not None
@@ -340,9 +475,23 @@ class Lab:
         return out
 
     def traffic(self, rps: float = 50, target: str = "web", poisson: bool = False,
-                timeout_s: float = 1.0) -> TrafficRun:
-        """Open-loop clients against Service ``target`` (or ``"gateway/<name>"``)."""
-        return TrafficRun(self, target, rps, poisson, timeout_s)
+                timeout_s: float = 1.0, users: int = 0, workload: str = "shop") -> TrafficRun:
+        """Open-loop clients against Service ``target`` (or ``"gateway/<name>"``).
+
+        ``rps``: requests per second, more than 0 and at most 1,000; ``timeout_s``:
+        how long a client waits for an answer, more than 0 and at most 60 s.
+        ``users=N``: the requests are N users taking turns, each with its own
+        session cookie and orders (``workload``: ``"sessions"``, ``"orders"`` or
+        ``"shop"``, both; see :mod:`releaselab.workload`); 0 sends ``GET /``."""
+        from .workload import check_users
+
+        rps = _args.rate("traffic", rps)
+        _args.text("traffic", "target", target, "'web' or 'gateway/web'")
+        _args.flag("traffic", "poisson", poisson)
+        timeout_s = _args.seconds("traffic", "timeout_s", timeout_s, low_open=True,
+                                  high=_args.MAX_CLIENT_TIMEOUT_S)
+        check_users(users, workload)
+        return TrafficRun(self, target, rps, poisson, timeout_s, users, workload)
 
     # -- starting clean ------------------------------------------------------------------------
     #: What :meth:`reset` deletes: every object a lab applies.
@@ -358,6 +507,7 @@ class Lab:
         ``app.kubernetes.io/managed-by=releaselab`` in namespace ``releaselab``
         (the kit labels what it applies); on a fresh simulator it has nothing to do.
         """
+        timeout = _args.seconds("reset", "timeout", timeout)
         selector = {MANAGED_BY_KEY: MANAGED_BY_VALUE}
         self._say("delete " + ",".join(k.lower() for k in self.RESET_KINDS)
                   + f" -l {MANAGED_BY_KEY}={MANAGED_BY_VALUE}")
@@ -371,8 +521,7 @@ class Lab:
                 if kind == "Deployment":
                     selectors.append(obj["spec"]["selector"].get("matchLabels") or {})
         for labels in selectors:
-            shown = ",".join(f"{k}={v}" for k, v in labels.items())
-            self._say(f"wait --for=delete pod -l {shown} --timeout={timeout:g}s")
+            self._say(f"wait --for=delete pod -l {selector_text(labels)} --timeout={timeout:g}s")
         self.wait_until(lambda: not any(self.backend.list("Pod", labels) for labels in selectors
                                         if labels), timeout,
                         "every pod of the deleted Deployments going away")
@@ -389,43 +538,24 @@ class Lab:
         self.close()
 
 
-class PodList(list):
-    """``kubectl get pods`` as a list of dicts, printed as the familiar table."""
-
-    def __init__(self, items: list[dict], timeline: Timeline):
-        rows = []
-        for pod in sorted(items, key=lambda p: p["metadata"]["name"]):
-            status = pod["status"]["containerStatuses"][0] if pod["status"].get(
-                "containerStatuses") else {}
-            state = status.get("state", {})
-            if pod["metadata"].get("deletionTimestamp") is not None:
-                shown = "Terminating"
-            elif not pod["spec"].get("nodeName"):
-                shown = "Pending"
-            elif "waiting" in state:
-                shown = state["waiting"].get("reason", "Waiting")
-            else:
-                shown = pod["status"].get("phase", "Unknown")
-            record = timeline.pod(pod["metadata"]["name"])
-            rows.append({"name": pod["metadata"]["name"],
-                         "version": record.version if record else None,
-                         "ready": "1/1" if status.get("ready") else "0/1", "status": shown,
-                         "restarts": status.get("restartCount", 0),
-                         "node": pod["spec"].get("nodeName")})
-        super().__init__(rows)
-
-    def __repr__(self) -> str:
-        if not self:
-            return "No resources found in releaselab namespace."
-        cols = ["name", "version", "ready", "status", "restarts", "node"]
-        widths = {c: max(len(c), *(len(str(row[c])) for row in self)) for c in cols}
-        lines = ["  ".join(c.upper().ljust(widths[c]) for c in cols)]
-        lines += ["  ".join(str(row[c]).ljust(widths[c]) for c in cols) for row in self]
-        return "\n".join(line.rstrip() for line in lines)
 
 
-def _display_path(source) -> str:
-    path = Path(str(source))
-    if path.is_absolute():
-        return str(path)
-    return f"cluster/manifests/{path.as_posix()}"
+def _check_lab_arguments(seed, echo, workers, node_cpu, node_memory, context) -> None:
+    """Lab(...)'s own arguments, checked before a backend is made."""
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise UsageError(f"Lab(seed={seed!r}): the seed must be a whole number, e.g. Lab(seed=1)")
+    _args.flag("Lab", "echo", echo)
+    _args.whole("Lab", "workers", workers, low=1, high=100, what="worker nodes of the simulator")
+    for param, value, parse, example in (("node_cpu", node_cpu, manifests.parse_cpu, "'4'"),
+                                         ("node_memory", node_memory, manifests.parse_memory,
+                                          "'8Gi'")):
+        try:
+            amount = parse(value) if isinstance(value, (str, int)) and \
+                not isinstance(value, bool) else None
+        except (ManifestError, ValueError, OverflowError):
+            amount = None
+        if amount is None or amount <= 0:
+            raise UsageError(f"Lab({param}={value!r}): must be a Kubernetes quantity more than 0, "
+                             f"e.g. {param}={example}")
+    if context is not None:
+        _args.text("Lab", "context", context, "'kind-releaselab'")

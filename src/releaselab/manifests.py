@@ -8,7 +8,15 @@ defaulted the way that server would, and turned into typed objects
 Error messages follow the API server's wording
 (``Deployment.apps "web" is invalid: spec.replicas: Invalid value: -1: must be
 greater than or equal to 0``) so a reader who meets them on a real cluster
-recognises them.
+recognises them.  The work is split by stage, as the server splits it:
+
+- ``_yamlload``: YAML to objects (libyaml when present; the 3 MiB request limit,
+  alias bombs included; duplicate keys refused as kubectl refuses them);
+- ``_schema`` / ``_gatewayschema``: types and unknown fields, from the real
+  OpenAPI schema (the decoder's "cannot unmarshal ..." / "unknown field");
+- ``_validation`` / ``_podvalidation`` / ``_fielderrors``: defaults, then the
+  rules of the Go validation code, each naming its upstream function;
+- ``_quantity``: resource quantities by ``ParseQuantity``'s grammar.
 """
 
 from __future__ import annotations
@@ -21,18 +29,23 @@ from typing import Any, Optional, Union
 
 import yaml
 
+from . import _validation
+from ._quantity import parse_cpu, parse_memory  # noqa: F401  (re-exported: public names)
+from ._yamlload import MAX_REQUEST_BYTES, json_size, parse_documents
+from ._statefulset import NOT_MODELLED as _STATEFULSET_NOT_MODELLED
 from .errors import ManifestError, NotFoundError
-from .rollout import int_or_percent
 
 Source = Union[str, os.PathLike, dict, list]
 
-GATEWAY_GROUP = "gateway.networking.k8s.io"
+GATEWAY_GROUP = _validation.GATEWAY_GROUP
 SUPPORTED = {
     ("apps/v1", "Deployment"), ("v1", "Service"),
     (f"{GATEWAY_GROUP}/v1", "Gateway"), (f"{GATEWAY_GROUP}/v1", "HTTPRoute"),
+    ("apps/v1", "StatefulSet"),     # lab 05's data servers (_statefulset.py)
 }
-_GROUP_OF = {"Deployment": "Deployment.apps", "Service": "Service",
-             "Gateway": f"Gateway.{GATEWAY_GROUP}", "HTTPRoute": f"HTTPRoute.{GATEWAY_GROUP}"}
+_GROUP_OF = _validation.GROUP_OF
+#: The one namespace the kit works in (on kind, kube/_guard.py holds it to that too).
+NAMESPACE = "releaselab"
 
 # Pod-spec fields the simulator accepts but that change nothing it measures
 # (who may run the process, how the image is fetched, names of ports).  They
@@ -48,234 +61,147 @@ _MODELLED_CONTAINER = {"name", "image", "env", "readinessProbe", "livenessProbe"
 
 
 def manifests_root() -> Path:
-    """``cluster/manifests`` of this checkout, or ``$RELEASELAB_MANIFESTS``."""
-    override = os.environ.get("RELEASELAB_MANIFESTS")
-    if override:
-        return Path(override)
-    return Path(__file__).resolve().parents[2] / "cluster" / "manifests"
+    """``cluster/manifests`` (a checkout's or the installed copy), or ``$RELEASELAB_MANIFESTS``."""
+    from ._paths import manifests_root as root
+
+    return root()
 
 
 def cluster_dir() -> Path:
-    return manifests_root().parent
+    """The kit's ``cluster/``; ``$RELEASELAB_MANIFESTS`` does not move it (see ``_paths``)."""
+    from ._paths import cluster_dir as where
+
+    return where()
 
 
 def load(source: Source) -> list[dict]:
-    """Objects from a path (relative paths resolve under cluster/manifests/), YAML text or dicts."""
+    """Objects from a path (relative paths resolve under cluster/manifests/), YAML text or dicts.
+
+    An input without any object is refused with kubectl's words ("no objects
+    passed to apply"), and so is a document too large for the API server.
+    """
     if isinstance(source, dict):
         docs = [source]
-    elif isinstance(source, list):
+    elif isinstance(source, (list, tuple)):
         docs = list(source)
-    else:
-        text = str(source)
+    elif isinstance(source, (str, os.PathLike)):
+        text = os.fspath(source)
         if "\n" in text or ":" in text and not text.endswith((".yaml", ".yml")):
             docs = _parse(text, "the YAML text")
+        elif not text.strip():
+            docs = []
         else:
             path = Path(text)
             if not path.is_absolute():
                 path = manifests_root() / path
-            if not path.exists():
+            if not path.is_file():
                 raise NotFoundError(f"no manifest {text!r} (looked for {path}); "
                                     f"paths are relative to {manifests_root()}")
             docs = _parse(path.read_text(), str(path))
+    else:
+        raise ManifestError(f"cannot apply a {type(source).__name__}: pass a path under "
+                            "cluster/manifests/, YAML text, a dict or a list of dicts")
     docs = [d for d in docs if d is not None]
+    if not docs:
+        raise ManifestError("no objects passed to apply")
     for doc in docs:
-        if not isinstance(doc, dict) or "kind" not in doc:
-            raise ManifestError("a manifest document must be a mapping with apiVersion and kind")
+        _validation.require_mapping(doc)
+        if json_size(doc) > MAX_REQUEST_BYTES:
+            raise ManifestError(f"{doc.get('kind')} {_name_of(doc)!r} is larger than the API "
+                                f"server accepts: Request entity too large: limit is "
+                                f"{MAX_REQUEST_BYTES}")
     return [copy.deepcopy(d) for d in docs]
 
 
+def _name_of(doc: dict) -> Any:
+    meta = doc.get("metadata")
+    return meta.get("name") if isinstance(meta, dict) else None
+
+
 def _parse(text: str, where: str) -> list:
-    try:
-        return list(yaml.safe_load_all(text))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ManifestError(f"{where} is not valid YAML{at}: {problem}") from None
+    return parse_documents(text, where)
 
 
 # --------------------------------------------------------------------------
 # Validation and defaults
 
 
-class _Invalid:
-    """Collects the first error with the API server's prefix."""
-
-    def __init__(self, obj: dict):
-        kind = obj.get("kind", "?")
-        name = (obj.get("metadata") or {}).get("name", "")
-        self.prefix = f'{_GROUP_OF.get(kind, kind)} "{name}" is invalid: '
-
-    def __call__(self, path: str, detail: str) -> ManifestError:
-        return ManifestError(self.prefix + f"{path}: {detail}")
-
-
 def validate(obj: dict) -> tuple[dict, list[str]]:
     """Check one object and fill in defaults.  Returns (defaulted copy, notes).
 
+    Raises ManifestError with the API server's one line for what it would
+    reject, and ContextRefusedError for a namespace other than the kit's.
     Notes name fields the simulator does not model, so they are never
     silently ignored.
     """
+    _validation.require_mapping(obj)
     api, kind = obj.get("apiVersion"), obj.get("kind")
     if (api, kind) not in SUPPORTED:
         known = ", ".join(f"{a} {k}" for a, k in sorted(SUPPORTED))
         raise ManifestError(f"cannot apply {api} {kind}: releaselab labs use {known}")
-    obj = copy.deepcopy(obj)
-    meta = obj.setdefault("metadata", {})
-    if not meta.get("name"):
-        raise ManifestError(f"{kind}: metadata.name: Required value")
-    meta.setdefault("namespace", "releaselab")
+    _validation.check_namespace(obj, NAMESPACE)
+    obj = _validation.check(_without_server_fields(obj))
+    meta = obj["metadata"]
+    meta.setdefault("namespace", NAMESPACE)
     meta.setdefault("labels", {})
-    handler = {"Deployment": _deployment, "Service": _service,
-               "Gateway": _gateway, "HTTPRoute": _httproute}[kind]
-    notes = handler(obj, _Invalid(obj))
+    notes: list[str] = []
+    if kind == "Deployment":
+        pod = obj["spec"]["template"]["spec"]
+        if pod["terminationGracePeriodSeconds"] < 0:
+            # Kubernetes >= 1.27 (kubernetes#115606): a Pod with a negative grace
+            # period is treated as having 1 s.  The simulator keeps 1 in the
+            # template it runs (on kind the Deployment keeps the negative value
+            # and its Pods get 1); the API server's warning is in warnings().
+            pod["terminationGracePeriodSeconds"] = 1
+        notes = _pod_notes(pod)
+        parse_template(obj["spec"]["template"])   # everything the simulator reads, read now
+    elif kind == "Service" and obj["spec"]["type"] == "ExternalName":
+        notes = [f'Service "{meta["name"]}" of type ExternalName (the simulator routes no '
+                 "traffic through it; on a cluster it is a DNS alias)"]
+    elif kind == "StatefulSet":
+        parse_template(obj["spec"]["template"])
+        notes = [_STATEFULSET_NOT_MODELLED]
     return obj, notes
 
 
-def _deployment(obj: dict, invalid: _Invalid) -> list[str]:
-    spec = obj.setdefault("spec", {})
-    replicas = spec.setdefault("replicas", 1)
-    if not isinstance(replicas, int) or isinstance(replicas, bool):
-        raise invalid("spec.replicas", f"Invalid value: {replicas!r}: must be an integer")
-    if replicas < 0:
-        raise invalid("spec.replicas", f"Invalid value: {replicas}: must be greater than or equal to 0")
-    for key, default in (("revisionHistoryLimit", 10), ("progressDeadlineSeconds", 600),
-                         ("minReadySeconds", 0)):
-        value = spec.setdefault(key, default)
-        if not isinstance(value, int) or value < 0:
-            raise invalid(f"spec.{key}", f"Invalid value: {value!r}: must be greater than or equal to 0")
-    if spec["progressDeadlineSeconds"] <= spec["minReadySeconds"]:
-        raise invalid("spec.progressDeadlineSeconds",
-                      f"Invalid value: {spec['progressDeadlineSeconds']}: must be greater than minReadySeconds")
-    spec.setdefault("paused", False)
-    _strategy(spec, invalid)
-    selector = (spec.get("selector") or {}).get("matchLabels")
-    if not selector:
-        raise invalid("spec.selector", "Required value")
-    template = spec.get("template") or {}
-    labels = (template.get("metadata") or {}).get("labels") or {}
-    if any(labels.get(k) != v for k, v in selector.items()):
-        raise invalid("spec.template.metadata.labels",
-                      f"Invalid value: {labels}: `selector` does not match template `labels` "
-                      f"(selector {selector}); make the template's labels include the selector's")
-    return _pod_template(template, invalid)
+# Fields the API server owns.  An object read back with get() may be applied
+# again: they are dropped first, as the kind backend drops them (kube/_guard.py).
+_SERVER_METADATA = ("resourceVersion", "uid", "creationTimestamp", "managedFields",
+                    "generation", "selfLink", "deletionTimestamp", "deletionGracePeriodSeconds")
 
 
-def _strategy(spec: dict, invalid: _Invalid) -> None:
-    strategy = spec.setdefault("strategy", {})
-    stype = strategy.setdefault("type", "RollingUpdate")
-    if stype not in ("RollingUpdate", "Recreate"):
-        raise invalid("spec.strategy.type",
-                      f'Unsupported value: "{stype}": supported values: "Recreate", "RollingUpdate"')
-    if stype == "Recreate":
-        if strategy.get("rollingUpdate"):
-            raise invalid("spec.strategy.rollingUpdate",
-                          "Forbidden: may not be specified when strategy `type` is 'Recreate'")
-        return
-    ru = strategy.setdefault("rollingUpdate", {})
-    ru.setdefault("maxSurge", "25%")
-    ru.setdefault("maxUnavailable", "25%")
-    for key in ("maxSurge", "maxUnavailable"):
-        value = ru[key]
-        path = f"spec.strategy.rollingUpdate.{key}"
-        try:
-            resolved = int_or_percent(value, 100, round_up=False, field=path)
-        except ManifestError as exc:
-            raise ManifestError(invalid.prefix + str(exc)) from None
-        if resolved < 0:
-            raise invalid(path, f"Invalid value: {value!r}: must be greater than or equal to 0")
-    if isinstance(ru["maxUnavailable"], str) and int(ru["maxUnavailable"][:-1]) > 100:
-        raise invalid("spec.strategy.rollingUpdate.maxUnavailable",
-                      f"Invalid value: {ru['maxUnavailable']!r}: must not be greater than 100%")
-    if _is_zero(ru["maxSurge"]) and _is_zero(ru["maxUnavailable"]):
-        raise invalid("spec.strategy.rollingUpdate.maxUnavailable",
-                      "Invalid value: 0: may not be 0 when `maxSurge` is 0")
+def _without_server_fields(obj: dict) -> dict:
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict) or not any(k in meta for k in _SERVER_METADATA):
+        return obj
+    obj = dict(obj)
+    obj["metadata"] = {k: v for k, v in meta.items() if k not in _SERVER_METADATA}
+    return obj
 
 
-def _is_zero(value: Any) -> bool:
-    return value == 0 or value == "0%"
+def warnings(obj: dict) -> list[str]:
+    """The API server's warnings for an object it accepts (kubectl prints them as ``Warning: ...``)."""
+    if not isinstance(obj, dict) or obj.get("kind") != "Deployment":
+        return []
+    try:
+        grace = obj["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+    except (KeyError, TypeError):
+        return []
+    if isinstance(grace, int) and not isinstance(grace, bool) and grace < 0:
+        # warningsForPodSpecAndMeta (pkg/api/pod/warnings.go), word for word.
+        return ["spec.template.spec.terminationGracePeriodSeconds: must be >= 0; negative values "
+                "are invalid and will be treated as 1"]
+    return []
 
 
-def _pod_template(template: dict, invalid: _Invalid) -> list[str]:
-    pod = template.setdefault("spec", {})
+def _pod_notes(pod: dict) -> list[str]:
     notes = [f"spec.template.spec.{k}" for k in pod
              if k not in _MODELLED_POD and k not in NO_EFFECT_FIELDS]
-    pod.setdefault("terminationGracePeriodSeconds", 30)
-    containers = pod.get("containers") or []
-    if not containers:
-        raise invalid("spec.template.spec.containers", "Required value")
-    for i, c in enumerate(containers):
+    for i, c in enumerate(pod.get("containers") or []):
         where = f"spec.template.spec.containers[{i}]"
-        if not c.get("name"):
-            raise invalid(f"{where}.name", "Required value")
-        if not c.get("image"):
-            raise invalid(f"{where}.image", "Required value: every container needs an image, "
-                          "e.g. image: releaselab/web:1.0")
         notes += [f"{where}.{k}" for k in c
                   if k not in _MODELLED_CONTAINER and k not in NO_EFFECT_FIELDS]
-        for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
-            if c.get(probe) is not None:
-                _probe_defaults(c[probe], f"{where}.{probe}", invalid, probe)
     return notes
-
-
-def _probe_defaults(probe: dict, where: str, invalid: _Invalid, which: str) -> None:
-    for key, default in (("initialDelaySeconds", 0), ("periodSeconds", 10), ("timeoutSeconds", 1),
-                         ("successThreshold", 1), ("failureThreshold", 3)):
-        value = probe.setdefault(key, default)
-        minimum = 0 if key == "initialDelaySeconds" else 1
-        if not isinstance(value, int) or value < minimum:
-            raise invalid(f"{where}.{key}", f"Invalid value: {value!r}: must be greater than or "
-                          f"equal to {minimum}")
-    if which != "readinessProbe" and probe["successThreshold"] != 1:
-        raise invalid(f"{where}.successThreshold", "Invalid value: must be 1")
-    if not any(k in probe for k in ("httpGet", "tcpSocket", "exec", "grpc")):
-        raise invalid(where, "Required value: must specify a handler type (httpGet, tcpSocket, exec)")
-
-
-def _service(obj: dict, invalid: _Invalid) -> list[str]:
-    spec = obj.setdefault("spec", {})
-    spec.setdefault("type", "ClusterIP")
-    if spec["type"] not in ("ClusterIP", "NodePort", "LoadBalancer"):
-        raise invalid("spec.type", f'Unsupported value: "{spec["type"]}": supported values: '
-                      '"ClusterIP", "LoadBalancer", "NodePort"')
-    if not spec.get("ports"):
-        raise invalid("spec.ports", "Required value")
-    for i, port in enumerate(spec["ports"]):
-        if not isinstance(port.get("port"), int) or not 0 < port["port"] < 65536:
-            raise invalid(f"spec.ports[{i}].port", f"Invalid value: {port.get('port')!r}: "
-                          "must be between 1 and 65535, inclusive")
-        port.setdefault("targetPort", port["port"])
-    spec.setdefault("selector", {})
-    return []
-
-
-def _gateway(obj: dict, invalid: _Invalid) -> list[str]:
-    spec = obj.setdefault("spec", {})
-    if not spec.get("gatewayClassName"):
-        raise invalid("spec.gatewayClassName", "Required value")
-    if not spec.get("listeners"):
-        raise invalid("spec.listeners", "Required value")
-    return []
-
-
-def _httproute(obj: dict, invalid: _Invalid) -> list[str]:
-    spec = obj.setdefault("spec", {})
-    if not spec.get("parentRefs"):
-        raise invalid("spec.parentRefs", "Required value: name the Gateway this route attaches to")
-    for i, rule in enumerate(spec.get("rules") or []):
-        for j, ref in enumerate(rule.get("backendRefs") or []):
-            where = f"spec.rules[{i}].backendRefs[{j}]"
-            if not ref.get("name"):
-                raise invalid(f"{where}.name", "Required value")
-            weight = ref.setdefault("weight", 1)
-            if not isinstance(weight, int) or weight < 0:
-                raise invalid(f"{where}.weight", f"Invalid value: {weight!r}: {where}.weight in "
-                              "body should be greater than or equal to 0")
-            if weight > 1_000_000:
-                raise invalid(f"{where}.weight", f"Invalid value: {weight}: {where}.weight in "
-                              "body should be less than or equal to 1000000")
-    return []
 
 
 # --------------------------------------------------------------------------
@@ -365,36 +291,11 @@ def _pre_stop_seconds(hook: Optional[dict]) -> float:
                         "(sleep: {seconds: N} or exec: [\"sleep\", \"N\"])")
 
 
-def parse_cpu(value: Union[str, int, float]) -> int:
-    text = str(value)
-    try:
-        return int(text[:-1]) if text.endswith("m") else int(float(text) * 1000)
-    except ValueError:
-        raise ManifestError(f"resources: cpu {value!r} is not a quantity (e.g. 100m or 0.5)") from None
-
-
-_MEM = {"Ki": 1 / 1024, "Mi": 1, "Gi": 1024, "K": 1e3 / 2**20, "M": 1e6 / 2**20, "G": 1e9 / 2**20}
-
-
-def parse_memory(value: Union[str, int]) -> int:
-    text = str(value)
-    for suffix in ("Ki", "Mi", "Gi", "K", "M", "G"):
-        if text.endswith(suffix):
-            try:
-                return int(float(text[: -len(suffix)]) * _MEM[suffix])
-            except ValueError:
-                break
-    else:
-        try:
-            return int(int(text) / 2**20)
-        except ValueError:
-            pass
-    raise ManifestError(f"resources: memory {value!r} is not a quantity (e.g. 64Mi or 1Gi)")
-
-
 def load_images(path: Optional[Path] = None) -> dict[str, dict]:
     """``cluster/images.yaml`` as {tag: build args} (the app's baked-in environment)."""
-    path = path or cluster_dir() / "images.yaml"
+    from ._paths import images_path
+
+    path = path or images_path()
     data = yaml.safe_load(path.read_text())
     return {entry["tag"]: {k: str(v) for k, v in (entry.get("args") or {}).items()}
             for entry in data.get("images", [])}

@@ -13,6 +13,14 @@ from typing import Optional
 from .timeline import ERROR_KINDS, PodRecord, Timeline
 
 CAUSES = ("ok", "http_500", *ERROR_KINDS)
+#: What to do when the app could not reach what it depends on (one line in summary()).
+UNREACHABLE = {
+    "db_unavailable": "the app could not reach its PostgreSQL: is cluster/manifests/data/"
+                      "postgres.yaml applied and ready, and DATABASE_URL right? "
+                      "(checks.two_versions.start_data(lab) starts it)",
+    "store_unavailable": "the app could not reach its Redis session store: is cluster/manifests/"
+                         "data/redis.yaml applied and ready, and SESSION_STORE right?",
+}
 
 
 def _ready_intervals(p: PodRecord) -> list[tuple[float, float]]:
@@ -82,6 +90,13 @@ class Summary:
     min_ready: int
     max_ready: int
     deployments: list = field(default_factory=list)
+    # Traffic with users (lab 05): orders answered 201 and what their audit found,
+    # and sessions lost.  None without user traffic in the window.
+    orders: Optional[int] = None
+    lost: int = 0
+    unverified: int = 0
+    logouts: Optional[int] = None
+    logged_out: int = 0
 
     @property
     def failure_rate(self) -> float:
@@ -104,11 +119,21 @@ class Summary:
         if self.by_cause:
             facts.append(("failures by cause", ", ".join(f"{c} {n}" for c, n in
                                                         sorted(self.by_cause.items()))))
+        for cause, hint in UNREACHABLE.items():
+            if self.by_cause.get(cause):
+                facts.append(("unreachable", hint))
         if self.rollout_seconds is not None:
             facts.append(("rollout", f"{self.rollout_seconds:.1f} s, {self.steps} ReplicaSet "
                           f"steps, {self.waves} waves of new pods"))
         facts.append(("pods", f"peak {self.peak_pods} pods; ready pods between {self.min_ready} "
                       f"and {self.max_ready}"))
+        if self.orders is not None:
+            unverified = f", {self.unverified} unverified" if self.unverified else ""
+            facts.append(("orders", f"{self.orders} written, {self.lost} lost (data lost: "
+                          f"missing or wrong when read back at the end){unverified}"))
+        if self.logouts is not None:
+            facts.append(("sessions", f"{self.logged_out} users logged out "
+                          f"({self.logouts} times)"))
         return facts
 
     def __repr__(self) -> str:
@@ -161,10 +186,30 @@ def summarize(timeline: Timeline, start: float = 0.0, end: Optional[float] = Non
     waves = sum(1 for s in ups if s.replicaset == newest)
     ready = ready_series(timeline, start, end, deployment)
     pods = pod_series(timeline, start, end, deployment)
+    state = _state_figures(timeline, requests, start, end, target)
     return Summary(start=round(start, 3), end=round(end, 3), sent=len(requests), ok=ok,
                    failed=len(requests) - ok, by_version=by_version, by_cause=dict(by_cause),
                    rollout_seconds=rollout, steps=len(steps), waves=waves,
                    peak_pods=max((n for _, n in pods), default=0),
                    min_ready=min((n for _, n in ready), default=0),
                    max_ready=max((n for _, n in ready), default=0),
-                   deployments=sorted({s.deployment for s in steps if s.deployment}))
+                   deployments=sorted({s.deployment for s in steps if s.deployment}), **state)
+
+
+def _state_figures(timeline: Timeline, requests, start: float, end: float,
+                   target: Optional[str]) -> dict:
+    """Orders and logouts of the window, for traffic with users only."""
+    figures: dict = {}
+    ops = {q.op for q in requests if q.op is not None}
+
+    def mine(row) -> bool:
+        return start <= row.t < end and (target is None or row.target == target)
+
+    if ops & {"write", "read"}:
+        orders = [o for o in timeline.orders if mine(o)]
+        figures.update(orders=len(orders), lost=sum(1 for o in orders if o.lost),
+                       unverified=sum(1 for o in orders if o.audit == "unverified"))
+    if ops & {"login", "me"}:
+        logouts = [x for x in timeline.logouts if mine(x)]
+        figures.update(logouts=len(logouts), logged_out=len({x.user for x in logouts}))
+    return figures

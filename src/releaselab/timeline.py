@@ -12,6 +12,15 @@ Tables
 ``rs_steps``   every change of a ReplicaSet's ``spec.replicas`` (:class:`RSStep`)
 ``events``     Kubernetes Events as the cluster keeps them (:class:`Event`)
 ``marks``      what the reader or a strategy did, for plots (:class:`Mark`)
+``endpoints``  each change of a pod's entry in a Service's EndpointSlices
+               (:class:`EndpointChange`; filled on kind, where a refused
+               request names no pod and is attributed through it — the
+               simulator's requests name their pod themselves)
+``orders``     every order a client was told was written, and what reading it back gave
+               (:class:`Order`; only with ``traffic(users=...)``)
+``logouts``    every time a logged-in client found its session gone (:class:`Logout`)
+``migrations`` every schema migration an app ran at start (:class:`Migration`; the
+               simulator records them; on kind they are in the pod's log)
 """
 
 from __future__ import annotations
@@ -19,18 +28,29 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Iterable, NamedTuple, Optional
 
-# Error kinds a request can end with (``Request.error``).  A request with an
-# error has ``status`` None, except "no_endpoints", which a gateway answers
-# with a 503.
+# Error kinds a request can end with (``Request.error``).  A request with a
+# transport error has ``status`` None; "no_endpoints" (a gateway's 503) and
+# the stateful app's kinds below keep the HTTP status they came with.
 REFUSED = "refused"          # nothing listens at the address (RST)
 RESET = "reset"              # the server died with the request in flight
 TIMEOUT = "timeout"          # no answer before the client's timeout
 NO_ENDPOINTS = "no_endpoints"  # the gateway had no backend endpoint (HTTP 503)
-ERROR_KINDS = (REFUSED, RESET, TIMEOUT, NO_ENDPOINTS)
+# Answers of the stateful demo app (traffic with users), kept with their HTTP status:
+SCHEMA = "schema"                  # 500: the code and the database's schema do not fit
+DB_UNAVAILABLE = "db_unavailable"  # 503: the app cannot reach its database
+STORE_UNAVAILABLE = "store_unavailable"  # 503: the app cannot reach its session store
+LOGGED_OUT = "logged_out"          # 401: a logged-in client's session was gone
+WRONG_DATA = "wrong_data"          # 200/404: an order read back is not what the client wrote
+ERROR_KINDS = (REFUSED, RESET, TIMEOUT, NO_ENDPOINTS, SCHEMA, DB_UNAVAILABLE, STORE_UNAVAILABLE,
+               LOGGED_OUT, WRONG_DATA)
 
 
 class Request(NamedTuple):
-    """One client request.  ``ok`` is what "zero-downtime" is judged on."""
+    """One client request.  ``ok`` is what "zero-downtime" is judged on.
+
+    ``op`` is what a user of ``traffic(users=...)`` did: ``login``, ``me``,
+    ``write`` (an order), ``read`` (one back); None for the plain ``GET /``.
+    """
 
     t: float
     target: str
@@ -39,10 +59,12 @@ class Request(NamedTuple):
     status: Optional[int]
     error: Optional[str]
     latency_ms: float
+    op: Optional[str] = None
 
     @property
     def ok(self) -> bool:
-        return self.status is not None and 200 <= self.status < 300
+        # A 200 with wrong data (error "wrong_data") is a failure too.
+        return self.status is not None and 200 <= self.status < 300 and self.error is None
 
     @property
     def cause(self) -> str:
@@ -120,7 +142,75 @@ class Mark(NamedTuple):
     category: str = "action"    # "action", "rollout-start", "rollout-end", "step", "gate", "rollback"
 
 
-_TABLES = ("requests", "pods", "rs_steps", "events", "marks")
+class EndpointChange(NamedTuple):
+    """A pod's endpoint in a Service's EndpointSlices, as a watch saw it change.
+
+    ``present`` False: the pod left the slices.  The conditions are the
+    EndpointSlice API's: ``ready`` (kube-proxy sends new connections),
+    ``serving``, ``terminating``.  kube-proxy applies a change some time
+    later (its sync; up to ~1 s measured on a real cluster)."""
+
+    t: float
+    service: str
+    pod: str
+    present: bool
+    ready: bool
+    serving: bool
+    terminating: bool
+
+
+@dataclass(eq=False)
+class Order:
+    """An order a client was told was written (201), and what reading it back gave.
+
+    ``read_ok``: the client's one read during the run (None: not read yet);
+    ``audit``: reading it back once more when the traffic stopped — ``intact``,
+    ``lost`` (missing, or not what was written, or unreadable by the version
+    then running) or ``unverified`` (the read could not reach the app);
+    ``why`` says what the audit saw.
+    """
+
+    t: float
+    target: str
+    user: str
+    id: int
+    customer: str
+    item: str
+    version: Optional[str]
+    pod: Optional[str]
+    read_ok: Optional[bool] = None
+    audit: Optional[str] = None
+    why: Optional[str] = None
+
+    @property
+    def lost(self) -> bool:
+        return self.audit == "lost"
+
+
+class Logout(NamedTuple):
+    """A logged-in client asked who it is and got 401: its session was gone."""
+
+    t: float
+    target: str
+    user: str
+    pod: Optional[str]
+    version: Optional[str]
+    since: float            # when it had logged in
+
+
+class Migration(NamedTuple):
+    """A pod's app brought its database from one schema version to another as it started."""
+
+    t: float
+    pod: str
+    version: Optional[str]
+    database: str           # the data server (a StatefulSet) it migrated
+    from_version: int
+    to_version: int
+
+
+_TABLES = ("requests", "pods", "rs_steps", "events", "marks", "endpoints", "orders", "logouts",
+           "migrations")
 
 
 class Timeline:
@@ -132,6 +222,10 @@ class Timeline:
         self.rs_steps: list[RSStep] = []
         self.events: list[Event] = []
         self.marks: list[Mark] = []
+        self.endpoints: list[EndpointChange] = []
+        self.orders: list[Order] = []
+        self.logouts: list[Logout] = []
+        self.migrations: list[Migration] = []
         self._pod_index: dict[str, PodRecord] = {}
 
     # -- writing (backends call these) ------------------------------------
@@ -169,7 +263,12 @@ class Timeline:
             return pd.DataFrame(rows, columns=list(RSStep._fields)).rename(columns={"from_": "from"})
         if table == "marks":
             return pd.DataFrame(rows, columns=list(Mark._fields))
-        cls = PodRecord if table == "pods" else Event
+        if table == "endpoints":
+            return pd.DataFrame(rows, columns=list(EndpointChange._fields))
+        if table in ("logouts", "migrations"):
+            kind = Logout if table == "logouts" else Migration
+            return pd.DataFrame(rows, columns=list(kind._fields))
+        cls = {"pods": PodRecord, "events": Event, "orders": Order}[table]
         names = [f.name for f in fields(cls)]
         return pd.DataFrame([[getattr(r, n) for n in names] for r in rows], columns=names)
 

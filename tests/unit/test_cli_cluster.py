@@ -217,14 +217,58 @@ def test_status_reports_a_missing_cluster(kit, capsys):
     assert "no kind cluster 'releaselab'" in capsys.readouterr().out
 
 
+KCTL = ("kubectl", "--context", "kind-releaselab")
+READY_NODES = {
+    ("kind", "get", "clusters"): (0, "releaselab\n"),
+    KCTL + ("get", "nodes"):
+        (0, "releaselab-control-plane=True releaselab-worker=True releaselab-worker2=True "),
+    KCTL + ("config", "view"): (0, "https://127.0.0.1:40123"),
+}
+
+
+def _version_json(server_version):
+    out = {"clientVersion": {"gitVersion": "v1.36.0"}}
+    if server_version:
+        out["serverVersion"] = {"gitVersion": server_version}
+    return json.dumps(out)
+
+
 def test_status_of_a_ready_cluster(kit, capsys):
-    kit.use(FakeRunner({
-        ("kind", "get", "clusters"): (0, "releaselab\n"),
-        ("kubectl", "--context", "kind-releaselab", "get", "nodes"):
-            (0, "releaselab-control-plane=True releaselab-worker=True releaselab-worker2=True "),
-    }))
+    runner = kit.use(FakeRunner({**READY_NODES,
+                                 KCTL + ("version",): (0, _version_json("v1.36.1"))}))
     assert cli.main(["cluster", "status"]) == 0
-    assert "3/3 nodes Ready" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "3/3 nodes Ready" in out
+    assert "api server https://127.0.0.1:40123 answers: Kubernetes v1.36.1" in out
+    version_call = next(c for c in runner.calls if c[3:4] == ["version"])
+    assert "--request-timeout=5s" in version_call          # an unreachable server: no hang
+
+
+def test_status_of_an_unreachable_api_server(kit, capsys):
+    kit.use(FakeRunner({**READY_NODES, KCTL + ("version",): (1, _version_json(None))}))
+    assert cli.main(["cluster", "status"]) == 1
+    assert "api server https://127.0.0.1:40123 does not answer: boom" in \
+        capsys.readouterr().out
+
+
+def test_status_of_an_older_cluster_says_what_to_do(kit, capsys):
+    kit.use(FakeRunner({**READY_NODES, KCTL + ("version",): (0, _version_json("v1.28.7"))}))
+    assert cli.main(["cluster", "status"]) == 0
+    line = next(line for line in capsys.readouterr().out.splitlines()
+                if line.startswith("api server"))
+    assert "Kubernetes v1.28.7 — the cluster runs Kubernetes v1.28.7, older than the 1.30" in line
+    assert "releaselab cluster down && releaselab cluster up" in line
+
+
+def test_a_failed_create_never_deletes_a_cluster_it_did_not_make(kit, capsys):
+    """`kind get clusters` did not list it, yet `kind create` finds the name taken (another
+    shell made it meanwhile, or kind's list failed): the cluster is not ours to delete."""
+    runner = kit.use(FakeRunner({("kind", "get", "clusters"): (0, "")},
+                                fail=[("kind", "create")]))
+    assert cli.main(["cluster", "up"]) == 2
+    assert runner.issued(["kind", "create", "cluster"])
+    assert not runner.issued(["kind", "delete"])
+    assert "kind create cluster" in capsys.readouterr().err
 
 
 def test_real_runner_reports_a_missing_tool_and_a_failing_command(monkeypatch, tmp_path):

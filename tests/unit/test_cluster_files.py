@@ -102,7 +102,9 @@ def load_yaml(path):
 
 
 def listed_tags(images_doc):
-    return {item["tag"] for item in images_doc.get("images", [])}
+    """The demo app's tags, and the official images the data manifests run (`services:`)."""
+    return ({item["tag"] for item in images_doc.get("images", [])}
+            | {item["image"] for item in images_doc.get("services", [])})
 
 
 def split_documents(text):
@@ -611,7 +613,9 @@ def test_readme_table_is_what_the_server_implements():
     fields = {"PORT": cfg.port, "STARTUP_SECONDS": cfg.startup_seconds,
               "ERROR_RATE": cfg.error_rate, "LATENCY_MS": cfg.latency_ms,
               "NEVER_READY": "1" if cfg.never_ready else "0", "SHUTDOWN": cfg.shutdown,
-              "DRAIN_SECONDS": cfg.drain_seconds, "SEED": cfg.seed}
+              "DRAIN_SECONDS": cfg.drain_seconds, "SEED": cfg.seed,
+              "SCHEMA": cfg.state.schema, "MIGRATE": cfg.state.migrate,
+              "SESSION_STORE": cfg.state.session_store}
     for name, default in literal.items():
         assert str(fields[name]) in (default, f"{default}.0"), name
 

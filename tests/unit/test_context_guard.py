@@ -87,7 +87,9 @@ def test_named_context_is_accepted(tmp_path, server):
         # and it really talks to that context's server
         with pytest.raises(Exception):
             b.get("Deployment", "web")
-        assert _Counter.hits and _Counter.hits[0][1].startswith(
+        # First it asked the server its version, then for the Deployment.
+        assert _Counter.hits[0][1].rstrip("/") == "/version"
+        assert _Counter.hits[-1][1].startswith(
             "/apis/apps/v1/namespaces/releaselab/deployments/web")
     finally:
         b.close()
@@ -142,3 +144,93 @@ def test_prepare_for_apply_labels_and_strips_server_fields():
     assert "status" not in got
     with pytest.raises(ContextRefusedError):
         _guard.prepare_for_apply({"kind": "Service", "metadata": {"name": "w", "namespace": "x"}})
+
+
+# -- where a context points (issue 10 item 7) ---------------------------------------------
+
+from releaselab.errors import BackendError  # noqa: E402
+
+
+def _config(path, servers: dict) -> str:
+    """A kubeconfig with one context per entry of ``servers`` (context name → server URL)."""
+    path.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config",
+        "clusters": [{"name": f"c-{n}", "cluster": {"server": url}} for n, url in servers.items()],
+        "users": [{"name": "u", "user": {"token": "t"}}],
+        "contexts": [{"name": n, "context": {"cluster": f"c-{n}", "user": "u"}} for n in servers],
+        "current-context": next(iter(servers))}))
+    return str(path)
+
+
+def test_a_kind_releaselab_context_on_another_host_is_refused(tmp_path):
+    cfg = _config(tmp_path / "kubeconfig", {"kind-releaselab": "https://10.20.30.40:6443"})
+    with pytest.raises(ContextRefusedError) as err:
+        make_backend(kubeconfig=cfg, watch=False, progress=None)
+    message = str(err.value)
+    assert message.startswith("refusing context 'kind-releaselab': its server "
+                              "https://10.20.30.40:6443 is not on this machine")
+    assert "RELEASELAB_KUBE_CONTEXT=kind-releaselab" in message and "\n" not in message
+
+
+@pytest.mark.parametrize("server, local", [
+    ("https://127.0.0.1:40123", True), ("https://127.0.0.2:6443", True),
+    ("https://localhost:6443", True), ("https://[::1]:6443", True),
+    ("https://10.20.30.40:6443", False), ("https://kind.example.com:6443", False),
+    ("https://[2001:db8::1]:6443", False), ("", False), (None, False), ("not a url", False),
+])
+def test_loopback_servers(server, local):
+    assert _guard.is_loopback(server) is local
+
+
+def test_a_remote_kit_context_named_explicitly_is_the_readers_choice():
+    servers = {"kind-releaselab": "https://10.20.30.40:6443"}
+    assert _guard.choose_context(servers, "kind-releaselab", env={}, servers=servers) == \
+        "kind-releaselab"
+    assert _guard.choose_context(servers, None, env={_guard.CONTEXT_ENV: "kind-releaselab"},
+                                 servers=servers) == "kind-releaselab"
+    with pytest.raises(ContextRefusedError):
+        _guard.choose_context(servers, None, env={}, servers=servers)
+
+
+def test_a_kit_context_on_loopback_is_used(tmp_path, server):
+    cfg = _config(tmp_path / "kubeconfig", {"prod": "https://10.0.0.1:6443",
+                                            "kind-releaselab": server})
+    backend = make_backend(kubeconfig=cfg, watch=False, progress=None)
+    try:
+        assert backend.context == "kind-releaselab"
+    finally:
+        backend.close()
+
+
+@pytest.mark.parametrize("content, first_words", [
+    (b"- apiVersion: v1\n- kind: Config\n", "the kubeconfig {} holds a YAML list, not a mapping"),
+    (b"apiVersion: v1\ncontexts: [unclosed\n", "the kubeconfig {} is not valid YAML (line"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe", "the kubeconfig {} is not text"),
+    (b"\x00\x01\x02\x03", "the kubeconfig {} is not text"),
+    (b"apiVersion: v1\ncontexts: 3\n", "the kubeconfig {}: contexts: must be a list"),
+    (b"apiVersion: v1\nclusters: [{cluster: {}}]\n", "the kubeconfig {}: clusters: must be"),
+    (b"just a sentence\n", "the kubeconfig {} holds a YAML str, not a mapping"),
+])
+def test_a_malformed_kubeconfig_is_one_line(tmp_path, content, first_words):
+    path = tmp_path / "kubeconfig"
+    path.write_bytes(content)
+    with pytest.raises(BackendError) as err:
+        make_backend(kubeconfig=str(path), watch=False, progress=None)
+    message = str(err.value)
+    assert message.startswith(first_words.format(path)), message
+    assert "\n" not in message and not isinstance(err.value, ContextRefusedError)
+
+
+def test_a_missing_kubeconfig_says_how_to_make_one(tmp_path):
+    with pytest.raises(BackendError, match="^no kubeconfig at .*releaselab cluster up"):
+        make_backend(kubeconfig=str(tmp_path / "nope"), watch=False, progress=None)
+
+
+def test_kubeconfig_lists_are_merged_first_file_first(tmp_path, server, monkeypatch):
+    first = _config(tmp_path / "a", {"kind-releaselab": server})
+    second = _config(tmp_path / "b", {"kind-releaselab": "https://10.0.0.9:6443",
+                                      "other": "https://10.0.0.8:6443"})
+    import os
+
+    servers = _guard.read_kubeconfig(os.pathsep.join([first, str(tmp_path / "gone"), second]))
+    assert servers == {"kind-releaselab": server, "other": "https://10.0.0.8:6443"}

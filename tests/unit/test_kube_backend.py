@@ -24,7 +24,6 @@ the conformance suite on a real kind cluster (RELEASELAB_BACKEND=kind).
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import http.server
 import json
@@ -35,8 +34,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-kmock = pytest.importorskip("kmock")
+pytest.importorskip("kmock")
 pytest.importorskip("kubernetes")
+
+from kmockutil import write_kubeconfig  # noqa: E402
 
 from releaselab.errors import (BackendError, ContextRefusedError, NotFoundError,  # noqa: E402
                                UsageError)
@@ -46,65 +47,6 @@ REPO = Path(__file__).resolve().parents[2]
 WEB_YAML = REPO / "cluster" / "manifests" / "rolling" / "web.yaml"
 NS = "releaselab"
 DEPLOY = ("apps/v1/deployments", NS, "web")
-
-
-class Emulator:
-    """kmock's KubernetesEmulator on a free loopback port, in its own thread and loop."""
-
-    def __init__(self) -> None:
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
-        self._thread.start()
-        assert self._ready.wait(10), "the emulator did not start"
-
-    async def _main(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        async with kmock.KubernetesEmulator() as k8s, kmock.Server(k8s) as server:
-            self.k8s, self.url = k8s, str(server.url).rstrip("/")
-            # Declare the kinds the backend lists, so an empty list is [] and not a 404.
-            for res in ("apps/v1/deployments", "apps/v1/replicasets", "v1/pods", "v1/services",
-                        "v1/events", "gateway.networking.k8s.io/v1/gateways",
-                        "gateway.networking.k8s.io/v1/httproutes"):
-                k8s.resources[res] = {}
-            self._ready.set()
-            await self._stop.wait()
-
-    def stop(self) -> None:
-        self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(10)
-
-    @property
-    def requests(self) -> list:
-        return list(self.k8s._requests)
-
-    def obj(self, key) -> dict:
-        return copy.deepcopy(self.k8s.objects[key].raw)
-
-    def holds(self, key) -> bool:
-        try:
-            return not self.k8s.objects[key].deleted
-        except KeyError:
-            return False
-
-
-def write_kubeconfig(path: Path, server: str, contexts=("kind-releaselab",),
-                     current="kind-releaselab") -> Path:
-    path.write_text(yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config",
-        "clusters": [{"name": "c", "cluster": {"server": server}}],
-        "users": [{"name": "u", "user": {"token": "t"}}],
-        "contexts": [{"name": n, "context": {"cluster": "c", "user": "u"}} for n in contexts],
-        "current-context": current,
-    }))
-    return path
-
-
-@pytest.fixture
-def emu():
-    e = Emulator()
-    yield e
-    e.stop()
 
 
 @pytest.fixture
@@ -529,3 +471,35 @@ def test_lab_reset_deletes_the_kits_objects_by_label(backend, emu):
     lists = [r for r in emu.requests if r.method == "GET" and r.url.path.endswith("deployments")]
     assert lists and all(r.params.get("labelSelector") == f"{MANAGED_BY_KEY}=releaselab"
                          for r in lists)
+
+
+@pytest.mark.parametrize("timeout", [float("nan"), float("inf"), -1, None, "5"])
+def test_wait_refuses_a_timeout_it_could_never_reach(backend, timeout):
+    with pytest.raises(UsageError, match="timeout must be seconds"):
+        backend.wait(None, timeout)
+
+
+def test_watch_records_endpointslice_changes(emu, tmp_path):
+    cfg = write_kubeconfig(tmp_path / "kubeconfig", emu.url)
+    b = make_backend(kubeconfig=str(cfg), watch=True, progress=None)
+    try:
+        discovery = b._apis["discovery"]
+        eps = {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+               "metadata": {"name": "web-x7k2p", "namespace": NS,
+                            "labels": {"kubernetes.io/service-name": "web"}},
+               "addressType": "IPv4",
+               "endpoints": [{"addresses": ["10.244.1.5"], "conditions": {"ready": True},
+                              "targetRef": {"kind": "Pod", "name": "web-aaa-x1"}}]}
+        time.sleep(0.3)
+        discovery.create_namespaced_endpoint_slice(NS, eps, _preload_content=False)
+        assert b.wait(lambda: len(b.timeline.endpoints) == 1, timeout=5)
+        eps["endpoints"][0]["conditions"] = {"ready": False, "serving": True,
+                                             "terminating": True}
+        discovery.patch_namespaced_endpoint_slice("web-x7k2p", NS, {"endpoints": eps["endpoints"]},
+                                                  _preload_content=False)
+        assert b.wait(lambda: len(b.timeline.endpoints) == 2, timeout=5)
+        first, second = b.timeline.endpoints
+        assert (first.service, first.pod, first.ready) == ("web", "web-aaa-x1", True)
+        assert (second.ready, second.terminating) == (False, True) and second.t >= first.t
+    finally:
+        b.close()

@@ -101,12 +101,25 @@ def test_image_pull_errors_and_restarts():
     assert (rec.restarts, rec.waiting_reason) == (3, "CrashLoopBackOff")
 
 
-def test_a_pod_older_than_the_backend_keeps_the_clusters_times():
+def test_a_pod_older_than_the_backend_starts_at_zero_not_at_a_negative_time():
+    # On kind the first list shows what an earlier run left: the Timeline begins at the
+    # Lab's start, so the pod is there at 0 (issue 10 item 3), never at -120.
     old = pod("Running", created=-120, conditions=[("PodScheduled", "True", -119),
                                                    ("Ready", "True", -100)],
-              statuses=[{"name": "web", "state": {"running": {"startedAt": ts(-110)}}}])
+              statuses=[{"name": "web", "state": {"running": {"startedAt": ts(-110)}}}],
+              deleting=-5)
     rec = pod_record(old, "ADDED", 0.3, WALL0)
-    assert (rec.created, rec.scheduled, rec.started, rec.ready) == (-120, -119, -110, -100)
+    assert (rec.created, rec.scheduled, rec.started, rec.ready, rec.terminating) == (
+        0.0, 0.0, 0.0, 0.0, 0.0)
+    assert rec.state_at(0.0) == "Terminating"
+    # A stage reached after the start keeps the time the watch saw it.
+    rec = pod_record(pod(created=-30, conditions=[("PodScheduled", "True", -29)]), "ADDED",
+                     0.2, WALL0)
+    rec = pod_record(pod(created=-30, conditions=[("PodScheduled", "True", -29),
+                                                  ("Ready", "True", 2)]), "MODIFIED", 2.4, WALL0,
+                     rec)
+    assert (rec.created, rec.ready) == (0.0, 2.4)
+    assert rec.state_at(1.0) == "Pending" and rec.state_at(2.5) == "Ready"
 
 
 def test_version_from_env_or_image_tag():
@@ -179,3 +192,35 @@ def test_watcher_folds_events_into_one_timeline():
     assert [p.name for p in tl.pods] == ["web-7d4b9-x2k"] and tl.pods[0].node == "releaselab-worker"
     assert [(s.from_, s.to) for s in tl.rs_steps] == [(0, 1)]
     assert [(e.reason, e.count, e.message) for e in tl.events] == [("Pulled", 2, "pulled again")]
+
+
+def _slice(endpoints, name="web-abcde", service="web"):
+    return {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+            "metadata": {"name": name, "labels": {"kubernetes.io/service-name": service}},
+            "addressType": "IPv4",
+            "endpoints": [{"addresses": ["10.244.1.5"], "conditions": cond,
+                           "targetRef": {"kind": "Pod", "name": pod}}
+                          for pod, cond in endpoints]}
+
+
+def test_endpointslice_events_become_endpoint_changes():
+    from releaselab.kube._watch import endpoint_changes
+
+    known: dict = {}
+    first = endpoint_changes(_slice([("web-a", {"ready": True}), ("web-b", {})]), "ADDED", 0.1,
+                             known)
+    # A nil ready or serving means true, a nil terminating false (discovery/v1 EndpointConditions).
+    assert [(c.pod, c.present, c.ready, c.serving, c.terminating) for c in first] == [
+        ("web-a", True, True, True, False), ("web-b", True, True, True, False)]
+    same = endpoint_changes(_slice([("web-a", {"ready": True}), ("web-b", {})]), "MODIFIED",
+                            0.5, known)
+    assert same == []                         # nothing changed: nothing recorded
+    going = endpoint_changes(_slice([("web-a", {"ready": False, "serving": True,
+                                                "terminating": True}), ("web-b", {})]),
+                             "MODIFIED", 2.25, known)
+    assert [(c.t, c.service, c.pod, c.ready, c.serving, c.terminating) for c in going] == [
+        (2.25, "web", "web-a", False, True, True)]
+    gone = endpoint_changes(_slice([("web-b", {})]), "MODIFIED", 3.0, known)
+    assert [(c.pod, c.present) for c in gone] == [("web-a", False)]
+    deleted = endpoint_changes(_slice([("web-b", {})]), "DELETED", 4.0, known)
+    assert [(c.pod, c.present) for c in deleted] == [("web-b", False)] and known == {}

@@ -18,9 +18,10 @@ def test_reset_mid_rollout_leaves_nothing_and_the_next_run_starts_fresh(capsys):
     for kind in ("Deployment", "Service", "Pod", "ReplicaSet"):
         assert lab.backend.list(kind) == [], kind
     # The kubectl twins: delete by the kit's label, then wait for the pods by the selector.
-    assert "$ kubectl delete httproute,gateway,service,deployment " \
-           "-l app.kubernetes.io/managed-by=releaselab" in out
-    assert "$ kubectl wait --for=delete pod -l app=web --timeout=300s" in out
+    kit = "$ kubectl --context kind-releaselab -n releaselab "
+    assert kit + "delete httproute,gateway,service,deployment " \
+                 "-l app.kubernetes.io/managed-by=releaselab" in out
+    assert kit + "wait --for=delete pod -l app=web --timeout=300s" in out
     # Applying again is a fresh Deployment (revision 1, one ReplicaSet), not a rollout.
     lab.apply("rolling/web.yaml")
     lab.wait_available("web")

@@ -34,11 +34,11 @@ RU = "spec.strategy.rollingUpdate"
     (f"{RU}.maxSurge", "25 percent", "a valid percent string"),
     ("spec.replicas", -1, "must be greater than or equal to 0"),
     ("spec.template.metadata.labels", {"app": "api"}, "`selector` does not match template `labels`"),
-    ("spec.strategy.type", "BlueGreen", 'Unsupported value: "BlueGreen"'),
+    ("spec.strategy.type", "BlueGreen", 'Unsupported value: apps.DeploymentStrategy{Type:"BlueGreen"'),
     ("spec.template.spec.containers.0.image", _DELETE, "image: Required value"),
     ("spec.template.spec.containers.0.image", "", "image: Required value"),
-    ("spec.template.spec.containers.0.readinessProbe.periodSeconds", 0,
-     "must be greater than or equal to 1"),
+    ("spec.template.spec.containers.0.readinessProbe.periodSeconds", -1,
+     "must be greater than or equal to 0"),
     ("spec.progressDeadlineSeconds", 0, "must be greater than minReadySeconds"),
 ])
 def test_deployment_rejections(deployment, path, value, expected):
@@ -140,3 +140,19 @@ def test_a_bad_document_leaves_nothing_applied(deployment):
     with pytest.raises(ManifestError):
         lab.apply([deployment, broken])
     assert lab.backend.list("Deployment") == []
+
+
+def test_objects_read_back_apply_again_status_and_server_fields_included():
+    # An object from lab.get() carries status and server-set metadata; the API
+    # server accepts it back (status is a subresource, ignored on apply).
+    from releaselab import Lab
+
+    lab = Lab(echo=False)
+    lab.apply("canary/stable.yaml")
+    lab.apply("canary/canary.yaml")
+    lab.apply("canary/gateway.yaml")
+    for kind, name in (("HTTPRoute", "web"), ("Gateway", "web"), ("Service", "web-stable"),
+                       ("Deployment", "web-stable")):
+        obj = lab.get(kind, name)
+        assert "status" in obj
+        lab.apply(obj)

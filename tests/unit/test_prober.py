@@ -209,10 +209,56 @@ def test_poisson_arrivals_keep_the_mean_rate(servers):
     assert max(gaps) > 2 * min(gaps)      # not a fixed interval
 
 
-def test_bad_arguments():
+@pytest.mark.parametrize("kw", [dict(rps=0), dict(rps=float("nan")), dict(rps=float("inf")),
+                                dict(rps=True), dict(rps="5"), dict(rps=5, timeout_s=0),
+                                dict(rps=5, timeout_s=float("nan")),
+                                dict(rps=5, timeout_s=float("inf"))])
+def test_bad_arguments(kw):
     with pytest.raises(UsageError):
-        Prober("127.0.0.1", 1, target="web", rps=0, sink=print)
-    with pytest.raises(UsageError):
-        Prober("127.0.0.1", 1, target="web", rps=5, timeout_s=0, sink=print)
+        Prober("127.0.0.1", 1, target="web", sink=print, **kw)
+
+
+def test_bad_response_is_a_value_error():
     with pytest.raises(ValueError):
         parse_response(b"garbage")
+
+
+def _never_answer(conn, stop):
+    _read_request(conn)
+    stop.wait(30)
+
+
+@pytest.mark.parametrize("rps", [200, 100_000])
+def test_stops_within_a_second_whatever_the_rate_and_caps_sockets(servers, rps):
+    """Issue 10 item 6: a server that never answers, at a modest and an absurd rate."""
+    srv = servers(_never_answer)
+    got = []
+    prober = Prober("127.0.0.1", srv.port, target="web", rps=rps, sink=got.append,
+                    timeout_s=0.4, max_in_flight=64, clock=time.monotonic)
+    prober.start()
+    time.sleep(1.0)
+    t_stop = time.monotonic()
+    prober.stop()
+    took = time.monotonic() - t_stop
+    assert not prober.running
+    assert took < 0.4 + 1.0                          # the client timeout, plus under a second
+    assert max(r.t for r in got) <= t_stop + 0.05    # nothing sent after stop()
+    assert prober.peak_in_flight <= 64
+    assert got and all(r.error == TIMEOUT for r in got)
+    assert len(got) == prober.sent                   # every request sent is recorded
+    if rps > 1000:
+        assert prober.skipped > 0                    # and what could not be sent is counted
+
+
+def test_behind_schedule_it_still_yields_so_answers_come_back(servers):
+    srv = servers(answer())
+    got = []
+    prober = Prober("127.0.0.1", srv.port, target="web", rps=100_000, sink=got.append,
+                    timeout_s=1.0, max_in_flight=32)
+    prober.start()
+    time.sleep(1.0)
+    prober.stop()
+    assert not prober.running
+    ok = [r for r in got if r.ok]
+    assert len(ok) >= 20                             # the loop was not starved by its schedule
+    assert prober.skipped > 0 and prober.peak_in_flight <= 32

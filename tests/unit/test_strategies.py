@@ -22,9 +22,9 @@ def test_doctests():
 @pytest.mark.parametrize("weight, replicas, expected", [
     (15, 10, (2, 8)), (5, 10, (1, 9)), (10, 10, (1, 9)), (25, 10, (3, 7)), (50, 10, (5, 5)),
     (75, 10, (8, 2)), (100, 10, (10, 0)), (0, 10, (0, 10)), (5, 20, (1, 19)),
-    (1, 3, (1, 2)), (99, 10, (10, 1)), (50, 1, (1, 1)), (20, 5, (1, 4)),
+    (1, 3, (1, 2)), (99, 10, (9, 1)), (50, 1, (1, 0)), (20, 5, (1, 4)),
 ])
-def test_replicas_for_weight_rounds_the_canary_up(weight, replicas, expected):
+def test_replicas_for_weight_without_surge(weight, replicas, expected):
     assert replicas_for_weight(weight, replicas) == expected
 
 

@@ -31,7 +31,7 @@ from typing import Iterable, Optional
 
 from .. import manifests
 from ..errors import ReleaseLabError, UsageError
-from ..timeline import REFUSED, RESET, TIMEOUT
+from ..timeline import REFUSED, RESET
 from ._core import (Verdict, describe, exercise, failed, load_answer, missing, passed,
                     unanswered, whole)
 
@@ -65,13 +65,48 @@ def _container(objects: list[dict]) -> dict:
     return containers[0]
 
 
+def prestop_hook(seconds, lab=None, current: Optional[dict] = None, grace=None) -> dict:
+    """A ``lifecycle`` that sleeps ``seconds`` before SIGTERM, in a form the cluster accepts.
+
+    The ``sleep`` action (``preStop: {sleep: {seconds: N}}``) where it can be;
+    ``exec: {command: ["sleep", "N"]}`` instead — the demo image has a
+    ``sleep`` binary (python:3.12-slim), and the simulator runs both forms
+    alike — when
+
+    - the API server is older than the action (1.30, on by default;
+      :mod:`releaselab.kube._version`): ``lab`` on kind reports its version;
+    - the sleep is longer than the grace period ``grace``, which the API
+      server refuses for the action (validateSleepAction: "must be
+      non-negative and less than terminationGracePeriodSeconds") but not for
+      ``exec``;
+    - the manifest already sleeps through ``exec`` (``current``).
+    """
+    from ..kube._version import SLEEP_ACTION_SINCE
+
+    version = getattr(getattr(lab, "backend", None), "server_version", None)
+    old_server = version is not None and tuple(version[:2]) < SLEEP_ACTION_SINCE
+    uses_exec = "exec" in ((current or {}).get("preStop") or {})
+    too_long = isinstance(grace, int) and isinstance(seconds, (int, float)) and seconds > grace
+    if old_server or uses_exec or too_long:
+        return {"preStop": {"exec": {"command": ["sleep", prestop_seconds(seconds)]}}}
+    return {"preStop": {"sleep": {"seconds": seconds}}}
+
+
+def prestop_seconds(seconds) -> str:
+    """``2`` → ``"2"``, ``1.5`` → ``"1.5"`` (sleep(1) takes fractions; the action whole seconds)."""
+    return f"{seconds:g}" if isinstance(seconds, float) else str(seconds)
+
+
 def variant(source, *, env: Optional[dict] = None, readiness=_UNCHANGED, prestop=_UNCHANGED,
-            grace=_UNCHANGED, max_surge=_UNCHANGED, max_unavailable=_UNCHANGED) -> list[dict]:
+            grace=_UNCHANGED, max_surge=_UNCHANGED, max_unavailable=_UNCHANGED,
+            lab=None) -> list[dict]:
     """A copy of a manifest (path, YAML text, dict or list) with its shutdown settings changed.
 
     ``env``: variables to set (``{"SHUTDOWN": "graceful"}``; a value None removes one);
     ``readiness``: False removes the readiness probe, a dict replaces it;
-    ``prestop``: seconds of a ``sleep`` preStop hook (0 or None removes the hook);
+    ``prestop``: seconds of a preStop sleep (0 or None removes the hook) — the
+    ``sleep`` action, or ``exec sleep`` where the cluster of ``lab`` is older
+    than that action (see :func:`prestop_hook`);
     ``grace``: terminationGracePeriodSeconds; ``max_surge`` / ``max_unavailable``.
     """
     objects = manifests.load(source)
@@ -87,13 +122,16 @@ def variant(source, *, env: Optional[dict] = None, readiness=_UNCHANGED, prestop
             container.pop("readinessProbe", None)
         else:
             container["readinessProbe"] = copy.deepcopy(readiness)
+    if grace is not _UNCHANGED:
+        deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] = grace
     if prestop is not _UNCHANGED:
         if not prestop:
             container.pop("lifecycle", None)
         else:
-            container["lifecycle"] = {"preStop": {"sleep": {"seconds": prestop}}}
-    if grace is not _UNCHANGED:
-        deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] = grace
+            container["lifecycle"] = prestop_hook(
+                prestop, lab, container.get("lifecycle"),
+                grace=deployment["spec"]["template"]["spec"].get(
+                    "terminationGracePeriodSeconds", 30))
     rolling = deployment["spec"].setdefault("strategy", {}).setdefault("rollingUpdate", {})
     if max_surge is not _UNCHANGED:
         rolling["maxSurge"] = max_surge
@@ -201,25 +239,15 @@ WHY = {
 
 
 def classify(run) -> Counter:
-    """Failed requests of a run by why they failed (keys of :data:`WHY`)."""
-    timeline = run.lab.timeline
-    counts: Counter = Counter()
-    for q in run.requests:
-        if q.ok:
-            continue
-        record = timeline.pod(q.pod) if q.pod else None
-        if q.error == REFUSED and record is None:
-            counts["no_endpoints"] += 1
-        elif q.error == REFUSED:
-            terminating = record.terminating is not None and q.t >= record.terminating
-            counts["stopped_too_early" if terminating else "not_listening_yet"] += 1
-        elif q.error == RESET:
-            counts["cut_in_flight"] += 1
-        elif q.error == TIMEOUT:
-            counts["timeout"] += 1
-        else:
-            counts["http_error"] += 1
-    return counts
+    """Failed requests of a run by why they failed (keys of :data:`WHY`).
+
+    A request that names its pod (every one on the simulator) is judged by
+    that pod's state; on kind a refused or reset request names none and is
+    attributed to the endpoint kube-proxy sent it to, from the EndpointSlice
+    and pod watches (:mod:`releaselab._attribution`)."""
+    from .._attribution import attribute
+
+    return Counter(a.why for a in attribute(run.lab.timeline, run.requests).values())
 
 
 def explain(run) -> list[str]:
@@ -270,18 +298,23 @@ def termination_table(run):
     0.25 s, so this is coarse; measure at a high rate to see the propagation
     delay itself); ``gone``: the pod object disappeared; ``refused`` / ``cut``:
     its failed requests (a cut one may have been sent before the deletion).
-    Read from the Timeline only, so it works on both backends.
+    Read from the Timeline only, so it works on both backends: on kind, where
+    a refused or reset request names no pod, it counts for the pod it is
+    attributed to (:mod:`releaselab._attribution`).
     """
     import pandas as pd
+
+    from .._attribution import attribute
 
     timeline = run.lab.timeline
     end = run.end if run.end is not None else float("inf")
     requests = run.requests
+    went_to = {i: a.pod for i, a in attribute(timeline, requests).items()}
     rows = []
     for pod in timeline.pods:
         if pod.terminating is None or not run.start <= pod.terminating < end:
             continue
-        mine = [q for q in requests if q.pod == pod.name]
+        mine = [q for i, q in enumerate(requests) if went_to.get(i, q.pod) == pod.name]
         killing = [e.t for e in timeline.events if e.kind == "Pod" and e.name == pod.name
                    and e.reason == "Killing"]
 

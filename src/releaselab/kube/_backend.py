@@ -15,9 +15,9 @@ over.
 
 from __future__ import annotations
 
-import atexit
 import copy
 import json
+import math
 import os
 import random
 import sys
@@ -28,7 +28,7 @@ from typing import Callable, Optional
 
 from ..errors import BackendError, ManifestError, NotFoundError, UsageError
 from ..timeline import Timeline
-from . import _guard
+from . import _guard, _version
 from ._prober import Prober
 from ._watch import POD_TEMPLATE_HASH, REVISION_ANNOTATION, Watcher
 
@@ -46,6 +46,9 @@ _TYPED = {
     "Service": ("core", "namespaced_service", "v1"),
     "Event": ("core", "namespaced_event", "v1"),
     "EndpointSlice": ("discovery", "namespaced_endpoint_slice", "discovery.k8s.io/v1"),
+    # lab 05's data servers (cluster/manifests/data/) and the claims that hold their data
+    "StatefulSet": ("apps", "namespaced_stateful_set", "apps/v1"),
+    "PersistentVolumeClaim": ("core", "namespaced_persistent_volume_claim", "v1"),
 }
 # kind → plural, for the Gateway API (CRDs, served through CustomObjectsApi).
 _CUSTOM = {"Gateway": "gateways", "HTTPRoute": "httproutes"}
@@ -123,6 +126,10 @@ class _Resource:
         return self._call("patch", name, body=body, field_manager=FIELD_MANAGER, force=True,
                           _content_type=APPLY_CONTENT_TYPE)
 
+    def dry_run_apply(self, name: str, body: dict) -> dict:
+        return self._call("patch", name, body=body, field_manager=FIELD_MANAGER, force=True,
+                          dry_run="All", _content_type=APPLY_CONTENT_TYPE)
+
     def patch(self, name: str, body) -> dict:
         # Custom resources do not take strategic merge patches (the API server
         # answers 415); a JSON merge patch is the closest they accept.
@@ -147,6 +154,9 @@ class KubeBackend:
     skips the Pod/ReplicaSet/Event watches (the Timeline then only gets
     requests).  ``progress``: where :meth:`wait` writes its progress line
     (True: the sys.stderr of the moment, so a notebook's; None or False: nowhere).
+    ``check_version``: ask the API server its version first (``GET /version``):
+    a cluster that does not answer is a BackendError here, not a hang later,
+    and one older than the manifests need (:mod:`._version`) gets a note.
     """
 
     name = "kind"
@@ -154,7 +164,8 @@ class KubeBackend:
     def __init__(self, context: Optional[str] = None, *, kubeconfig: Optional[str] = None,
                  namespace: str = _guard.NAMESPACE, watch: bool = True, seed: int = 0,
                  progress=True, request_timeout: float = 30.0,
-                 host_node_ports=HOST_NODE_PORTS, poll_interval: float = 0.25) -> None:
+                 host_node_ports=HOST_NODE_PORTS, poll_interval: float = 0.25,
+                 check_version: bool = True) -> None:
         try:
             from kubernetes import client, config
             from kubernetes.config.config_exception import ConfigException
@@ -163,7 +174,11 @@ class KubeBackend:
                                "pip install -r requirements.txt") from exc
         self._t0 = time.monotonic()
         self._wall0 = time.time()
+        # The clock threads use must not hold the backend: a Lab dropped or replaced in
+        # a notebook is then freed, and its finalizer stops those threads.
+        self._clock = _Clock(self._t0)
         self.timeline = Timeline()
+        self.pending_notes: list[str] = []
         self.namespace = namespace
         self.request_timeout = request_timeout
         self.host_node_ports = tuple(host_node_ports)
@@ -174,18 +189,17 @@ class KubeBackend:
         self._closed = False
 
         path = kubeconfig or os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
-        try:
-            contexts, _active = config.list_kube_config_contexts(config_file=path)
-        except (ConfigException, OSError) as exc:
-            raise BackendError(f"no usable kubeconfig at {path} ({exc}); run "
-                               f"`releaselab cluster up` to create the kit's cluster") from None
-        # The guard decides from the file alone, before any request is made.
-        self.context = _guard.choose_context([c["name"] for c in contexts or []], context)
+        # The guard decides from the file alone (names and where they point), before
+        # any request is made.
+        servers = _guard.read_kubeconfig(path)
+        self.context = _guard.choose_context(list(servers), context, servers=servers)
         try:
             self.api_client = config.new_client_from_config(
                 config_file=path, context=self.context, persist_config=False)
-        except ConfigException as exc:
-            raise BackendError(f"kubeconfig context {self.context!r} is unusable: {exc}") from None
+        except (ConfigException, ValueError, TypeError, KeyError, OSError) as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise BackendError(f"kubeconfig context {self.context!r} is unusable: "
+                               f"{reason}") from None
         # One retry, not urllib3's three: a cluster that is down should say so quickly.
         self.api_client.configuration.retries = 1
         self._apis = {
@@ -195,6 +209,16 @@ class KubeBackend:
             "custom": client.CustomObjectsApi(self.api_client),
         }
         self._resources = {kind: _Resource(self, kind) for kind in KINDS}
+        #: (major, minor, patch) of the API server, None if unknown.
+        self.server_version: Optional[tuple] = None
+        if check_version:
+            try:
+                self.server_version = self._ask_version()
+            except BaseException:
+                self.api_client.close()
+                raise
+            if _version.older_than_needed(self.server_version):
+                self.pending_notes.append("note: " + _version.advice(self.server_version))
         self.watcher: Optional[Watcher] = None
         if watch:
             core, apps = self._apis["core"], self._apis["apps"]
@@ -202,11 +226,15 @@ class KubeBackend:
                 "pods": core.list_namespaced_pod,
                 "replicasets": apps.list_namespaced_replica_set,
                 "events": core.list_namespaced_event,
-            }, namespace, self.now, self._wall0)
+                # Refused requests name no pod; these say which endpoints were routable.
+                "endpointslices": self._apis["discovery"].list_namespaced_endpoint_slice,
+            }, namespace, self._clock, self._wall0)
             self.watcher.start()
-        # A notebook kernel that exits (or a script that forgets close()) must
-        # not leave clients firing at the cluster; weakly, so a Lab can be freed.
-        atexit.register(_close_at_exit, weakref.ref(self))
+        # close() by hand, at the end of a `with Lab()`, when the backend is garbage-
+        # collected (a notebook's `lab = Lab()` run twice drops the first), or at exit
+        # (weakref.finalize runs its pending callbacks then): never a thread left behind.
+        self._finalizer = weakref.finalize(self, _release, self._probers, self.watcher,
+                                           self.api_client)
 
     # -- helpers -------------------------------------------------------------
     def _res(self, kind: str) -> _Resource:
@@ -231,6 +259,10 @@ class KubeBackend:
             raise ManifestError(f"{what}: {where}: {first.get('msg', exc)}") from None
         except ApiException as exc:
             msg = _status_message(exc)
+            unknown = _version.unknown_field_error(msg, getattr(self, "server_version", None))
+            if unknown:
+                # A field this server's schema lacks (answered 500 by server-side apply).
+                raise ManifestError(f"{what}: {unknown}") from None
             if exc.status == 404:
                 raise NotFoundError(f"{what}: not found in namespace {self.namespace!r} "
                                     f"({msg})") from None
@@ -243,6 +275,18 @@ class KubeBackend:
                                f"({type(exc).__name__}); is the cluster up? "
                                f"`releaselab cluster status` tells") from None
 
+    def _ask_version(self) -> Optional[tuple]:
+        from kubernetes import client
+
+        api = client.VersionApi(self.api_client)
+        try:
+            info = self._do("ask the API server its version", lambda: json.loads(api.get_code(
+                _preload_content=False, _request_timeout=min(10.0, self.request_timeout)).data))
+        except (NotFoundError, ManifestError, ValueError):
+            return None          # it answers, but not with a version: go on without one
+        return _version.parse_version((info or {}).get("gitVersion")) \
+            if isinstance(info, dict) else None
+
     def _managed(self, kind: str, name: str, action: str) -> dict:
         obj = self.get(kind, name)
         obj.setdefault("kind", kind)
@@ -251,9 +295,10 @@ class KubeBackend:
 
     # -- the Backend protocol --------------------------------------------------
     def now(self) -> float:
-        return time.monotonic() - self._t0
+        return self._clock()
 
-    def apply(self, obj: dict) -> dict:
+    def _prepare_apply(self, obj: dict):
+        """The guard's checks before an apply or its dry run: (kind, name, res, body, existing)."""
         if not isinstance(obj, dict) or not obj.get("kind") or \
                 not (obj.get("metadata") or {}).get("name"):
             raise ManifestError("an object to apply needs kind and metadata.name")
@@ -268,6 +313,10 @@ class KubeBackend:
         if existing is not None:
             existing.setdefault("kind", kind)
             _guard.require_managed(existing, "apply over", self.namespace)
+        return kind, name, res, body, existing
+
+    def apply(self, obj: dict) -> dict:
+        kind, name, res, body, existing = self._prepare_apply(obj)
         try:
             return self._do(f"apply {kind} {name!r}", _keep_api_exception(res.apply), name, body)
         except _Unapplied as wrapped:
@@ -280,6 +329,20 @@ class KubeBackend:
             return self._do(f"create {kind} {name!r}", res.create, body)
         body["metadata"]["resourceVersion"] = existing["metadata"].get("resourceVersion")
         return self._do(f"replace {kind} {name!r}", res.replace, name, body)
+
+    def dry_run(self, obj: dict) -> dict:
+        """Server-side apply with ``dryRun=All``: the API server runs every check of a real
+        apply — defaults, validation, admission, immutable fields against the stored object —
+        and stores nothing.  A server that has no server-side apply (HTTP 415, or 404 from
+        the test emulator) cannot dry-run it; the kit's own checks, already passed, stand."""
+        kind, name, res, body, _ = self._prepare_apply(obj)
+        what = f"apply {kind} {name!r} (dry run)"
+        try:
+            return self._do(what, _keep_api_exception(res.dry_run_apply), name, body)
+        except _Unapplied as wrapped:
+            if wrapped.exc.status not in (404, 415):
+                return self._do(what, _raise, wrapped.exc)
+        return body
 
     def delete(self, kind: str, name: str) -> None:
         self._managed(kind, name, "delete")
@@ -360,11 +423,18 @@ class KubeBackend:
         return "127.0.0.1", mapped[0]
 
     def start_traffic(self, target: str, rps: float, *, poisson: bool = False,
-                      timeout_s: float = 1.0) -> Prober:
+                      timeout_s: float = 1.0, users: int = 0, workload: str = "shop") -> Prober:
         host, port = self.resolve_target(target)
-        prober = Prober(host, port, target=target, rps=rps, sink=self.timeline.requests.append,
-                        clock=self.now, timeout_s=timeout_s, poisson=poisson,
-                        rng=random.Random(self._rng.random()))
+        options = dict(target=target, rps=rps, sink=self.timeline.requests.append,
+                       clock=self._clock, timeout_s=timeout_s, poisson=poisson,
+                       rng=random.Random(self._rng.random()))
+        if users:
+            from ._users import UserProber
+
+            prober = UserProber(host, port, users=users, workload=workload,
+                                timeline=self.timeline, **options)
+        else:
+            prober = Prober(host, port, **options)
         self._probers.append(prober.start())
         return prober
 
@@ -374,11 +444,18 @@ class KubeBackend:
         handle.stop()
         if handle in self._probers:
             self._probers.remove(handle)
+        if handle.skipped:
+            self.pending_notes.append(
+                f"note: the prober could not keep up and did not send {handle.skipped} of "
+                f"{handle.sent + handle.skipped} scheduled requests (behind schedule, or "
+                f"{handle.max_in_flight} already in flight); they are not counted")
 
     # -- time ----------------------------------------------------------------------
     def wait(self, until: Optional[Callable[[], bool]] = None, timeout: float = 60.0) -> bool:
         """Real time: poll ``until()`` every ``poll_interval`` s, with a progress line."""
-        if timeout is None or timeout < 0:
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or \
+                not math.isfinite(timeout) or timeout < 0:
+            # NaN passes `timeout < 0` and then never reaches its deadline: refuse it.
             raise UsageError(f"timeout must be seconds ≥ 0, not {timeout!r}")
         start = time.monotonic()
         deadline = start + timeout
@@ -420,16 +497,29 @@ class KubeBackend:
         if self._closed:
             return
         self._closed = True
-        self._stop_all_traffic()
-        if self.watcher is not None:
-            self.watcher.stop()
-        self.api_client.close()
+        self._finalizer()
 
 
-def _close_at_exit(ref) -> None:
-    backend = ref()
-    if backend is not None:
-        backend.close()
+class _Clock:
+    """Seconds since ``t0`` on the monotonic clock (a callable that holds no backend)."""
+
+    __slots__ = ("t0",)
+
+    def __init__(self, t0: float) -> None:
+        self.t0 = t0
+
+    def __call__(self) -> float:
+        return time.monotonic() - self.t0
+
+
+def _release(probers: list, watcher: Optional[Watcher], api_client) -> None:
+    """Stop the clients, then the watches, then close the connection pool — in that order."""
+    for prober in list(probers):
+        prober.stop()
+    probers.clear()
+    if watcher is not None:
+        watcher.stop()
+    api_client.close()
 
 
 def _raise(exc):

@@ -3,13 +3,19 @@
 Every external command goes through :func:`run` (one small function the
 tests replace), and the Docker daemon is reached only through
 :func:`docker_client`.  ``up`` is idempotent and leaves nothing half-made:
-if it fails after creating the cluster in this call, it deletes it again.
-``down`` deletes only the kit's own cluster.
+if it fails after *this call's* ``kind create cluster`` succeeded, it
+deletes that cluster again.  It never deletes one it did not create: a
+``kind create`` that fails (say, because a cluster of that name appeared
+meanwhile) is not followed by a delete — kind removes the nodes of its own
+failed create unless told ``--retain``.  ``down`` deletes only the kit's own
+cluster.  ``status`` asks the API server itself (``kubectl version``) for
+its version and whether it answers.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import time
@@ -17,6 +23,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from ..errors import BackendError, ManifestError, ReleaseLabError, ToolMissingError
+from . import _version
 from ._guard import CLUSTER_NAME, KIND_CONTEXT, MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE
 
 KIND_VERSION = "v0.32.0"      # the kind release the kit is written against
@@ -72,8 +79,10 @@ def docker_client():
 
 
 def default_cluster_dir() -> Path:
-    # src/releaselab/kube/_cluster.py → the repository's cluster/ (editable install).
-    return Path(__file__).resolve().parents[3] / "cluster"
+    """The kit's cluster/ (kind.yaml, images.yaml, app/): the checkout's, or the installed copy."""
+    from .._paths import cluster_dir
+
+    return cluster_dir()
 
 
 def check_tools(which: Callable[[str], Optional[str]] = None) -> None:
@@ -145,14 +154,18 @@ def cluster_up(cluster_dir: Optional[Path] = None, *, say: Callable[[str], None]
     """Create (or reuse) the kit's cluster and prepare everything the labs need."""
     from ._images import build_images, load_images
 
+    from .._paths import IMAGES_ENV
+
     cluster_dir = Path(cluster_dir) if cluster_dir else default_cluster_dir()
     kind_config = cluster_dir / "kind.yaml"
+    images_file = Path(os.environ[IMAGES_ENV]).expanduser() if os.environ.get(IMAGES_ENV) \
+        else cluster_dir / "images.yaml"       # the same file the simulator reads
     steps = 8
     say(f"[1/{steps}] checking docker, kind and kubectl")
     check_tools(which)
     say(f"[2/{steps}] asking the Docker daemon")
     client = docker_client()
-    plan = load_images(cluster_dir / "images.yaml")        # bad input fails before anything is made
+    plan = load_images(images_file)        # bad input fails before anything is made
     if not kind_config.is_file():
         raise ManifestError(f"no kind config at {kind_config}")
 
@@ -163,9 +176,12 @@ def cluster_up(cluster_dir: Optional[Path] = None, *, say: Callable[[str], None]
         else:
             say(f"[3/{steps}] creating kind cluster {CLUSTER_NAME!r} from {kind_config.name} "
                 f"(a few minutes the first time)")
-            created = True      # from here on a failure must delete it, even a failed create
             run(["kind", "create", "cluster", "--name", CLUSTER_NAME,
                  "--config", str(kind_config), "--wait", "120s"])
+            # Only now is it ours to clean up: a create that failed made nothing of ours
+            # (kind deletes the nodes of its own failed create), and one that failed
+            # because the name was taken must not delete the cluster holding it.
+            created = True
         say(f"[4/{steps}] building {len(plan.images)} images with docker")
         tags = build_images(client, plan, say)
         say(f"[5/{steps}] loading the images into the cluster's nodes")
@@ -234,6 +250,7 @@ def cluster_status(*, say: Callable[[str], None] = print, which=None) -> int:
     pairs = [p.split("=", 1) for p in nodes.stdout.split()]
     ready = [n for n, s in pairs if s == "True"]
     say(f"cluster    {CLUSTER_NAME!r}: {len(ready)}/{len(pairs)} nodes Ready")
+    reachable = api_server_status(say)
     ns = _kubectl("get", "namespace", NAMESPACE, check=False)
     ns_state = "present" if ns.returncode == 0 else "missing: run `releaselab cluster up`"
     say(f"namespace  {NAMESPACE!r} {ns_state}")
@@ -242,4 +259,27 @@ def cluster_status(*, say: Callable[[str], None] = print, which=None) -> int:
     gw_state = (f"web at {gw.stdout}" if gw.returncode == 0 and gw.stdout
                 else "none (weighted canaries need cloud-provider-kind)")
     say(f"gateway    {gw_state}")
-    return 0 if pairs and len(ready) == len(pairs) else 1
+    return 0 if reachable and pairs and len(ready) == len(pairs) else 1
+
+
+def api_server_status(say: Callable[[str], None]) -> bool:
+    """One line: where the kit's API server is, whether it answers, its Kubernetes version."""
+    view = _kubectl("config", "view", "-o",
+                    f"jsonpath={{.clusters[?(@.name==\"{KIND_CONTEXT}\")].cluster.server}}",
+                    check=False)
+    where = view.stdout.strip() or "(no server in the kubeconfig)"
+    done = _kubectl("version", "-o", "json", "--request-timeout=5s", check=False)
+    try:
+        server = (json.loads(done.stdout or "{}").get("serverVersion") or {})
+    except ValueError:
+        server = {}
+    version = _version.parse_version(server.get("gitVersion"))
+    if not server:
+        lines = (done.stderr or "").strip().splitlines()
+        say(f"api server {where} does not answer: {lines[-1] if lines else 'no reply'}")
+        return False
+    line = f"api server {where} answers: Kubernetes {server.get('gitVersion')}"
+    if _version.older_than_needed(version):
+        line += " — " + _version.advice(version)
+    say(line)
+    return True

@@ -8,6 +8,14 @@ backend
   ``$RELEASELAB_KUBE_CONTEXT``).  It never follows the kubeconfig's
   *current* context to a foreign cluster: that is the context a reader left
   selected yesterday for work;
+- checks where that context points, not only its name: a kind cluster's API
+  server listens on this machine (kind writes ``https://127.0.0.1:<port>``),
+  so a context *named* ``kind-releaselab`` whose server is another host (a
+  copied kubeconfig, a renamed production context) is refused unless the
+  reader names it explicitly;
+- reads the kubeconfig itself first (:func:`read_kubeconfig`), so a file
+  that is not one — a YAML list, broken YAML, a binary — is one line, not a
+  traceback from the client's loader;
 - works only in namespace ``releaselab``, and changes or deletes only objects
   carrying the label ``app.kubernetes.io/managed-by: releaselab`` (apply adds
   the label and the namespace when a manifest lacks them).
@@ -19,10 +27,13 @@ tested without a cluster and runs before any HTTP request is made.
 from __future__ import annotations
 
 import copy
+import ipaddress
 import os
+from pathlib import Path
 from typing import Iterable, Optional
+from urllib.parse import urlsplit
 
-from ..errors import ContextRefusedError
+from ..errors import BackendError, ContextRefusedError
 
 CLUSTER_NAME = "releaselab"
 KIND_CONTEXT = "kind-releaselab"          # kind names its context "kind-<cluster>"
@@ -38,12 +49,98 @@ _SERVER_METADATA = ("resourceVersion", "uid", "creationTimestamp", "managedField
                     "generation", "selfLink", "deletionTimestamp", "deletionGracePeriodSeconds")
 
 
+def read_kubeconfig(spec: str) -> dict[str, Optional[str]]:
+    """{context name: its cluster's server URL (None if not given)} from a kubeconfig.
+
+    ``spec`` is a path or, like ``$KUBECONFIG``, several joined by
+    ``os.pathsep``; as kubectl merges them, the first file naming a context or
+    a cluster wins.  Anything that is not a kubeconfig is a BackendError of
+    one line that names the file and what is wrong with it.
+    """
+    paths = [p for p in str(spec).split(os.pathsep) if p]
+    contexts: dict[str, str] = {}
+    servers: dict[str, Optional[str]] = {}
+    found = 0
+    for path in paths:
+        file = Path(path).expanduser()
+        if not file.exists():
+            continue                     # kubectl skips missing files in a merged list
+        found += 1
+        doc = _load_kubeconfig(file)
+        for entry in _entries(doc, "contexts", file):
+            cluster = (entry.get("context") or {}).get("cluster") \
+                if isinstance(entry.get("context"), dict) else None
+            contexts.setdefault(str(entry["name"]), cluster)
+        for entry in _entries(doc, "clusters", file):
+            server = (entry.get("cluster") or {}).get("server") \
+                if isinstance(entry.get("cluster"), dict) else None
+            servers.setdefault(str(entry["name"]), server)
+    if not found:
+        raise BackendError(f"no kubeconfig at {spec}; run `releaselab cluster up` to create the "
+                           f"kit's cluster and its context {KIND_CONTEXT!r}")
+    return {name: servers.get(cluster) if cluster else None for name, cluster in contexts.items()}
+
+
+def _load_kubeconfig(file: Path) -> dict:
+    import yaml
+
+    hint = "a kubeconfig is a YAML mapping with contexts: and clusters: lists"
+    try:
+        raw = file.read_bytes()
+    except OSError as exc:
+        raise BackendError(f"cannot read the kubeconfig {file}: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BackendError(f"the kubeconfig {file} is not text (a binary file?); {hint}") from None
+    if "\x00" in text:
+        raise BackendError(f"the kubeconfig {file} is not text (a binary file?); {hint}")
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise BackendError(f"the kubeconfig {file} is not valid YAML{where}; {hint}") from None
+    if doc is None:
+        doc = {}
+    if not isinstance(doc, dict):
+        raise BackendError(f"the kubeconfig {file} holds a YAML {type(doc).__name__}, not a "
+                           f"mapping; {hint}")
+    return doc
+
+
+def _entries(doc: dict, key: str, file: Path) -> list[dict]:
+    items = doc.get(key) or []
+    if not isinstance(items, list) or not all(isinstance(i, dict) and i.get("name")
+                                              for i in items):
+        raise BackendError(f"the kubeconfig {file}: {key}: must be a list of entries with a "
+                           f"name, as `kubectl config view` shows")
+    return items
+
+
+def is_loopback(server: Optional[str]) -> bool:
+    """Does an API server URL point at this machine (127.0.0.0/8, ::1, localhost)?"""
+    try:
+        host = urlsplit(server or "").hostname
+    except ValueError:
+        return False
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def choose_context(context_names: Iterable[str], explicit: Optional[str] = None,
-                   env: Optional[dict] = None) -> str:
+                   env: Optional[dict] = None, servers: Optional[dict] = None) -> str:
     """The kubeconfig context the backend may use, or ContextRefusedError.
 
     ``explicit`` (the caller's argument) wins, then ``$RELEASELAB_KUBE_CONTEXT``;
-    without either only ``kind-releaselab`` is acceptable.
+    without either only ``kind-releaselab`` is acceptable, and only when its
+    server (``servers``: context → server URL) is on this machine.
     """
     env = os.environ if env is None else env
     names = list(context_names)
@@ -55,6 +152,13 @@ def choose_context(context_names: Iterable[str], explicit: Optional[str] = None,
                 f"name one of those, or run `releaselab cluster up` to create {KIND_CONTEXT!r}")
         return named
     if KIND_CONTEXT in names:
+        server = (servers or {}).get(KIND_CONTEXT, "") if servers is not None else None
+        if servers is not None and not is_loopback(server):
+            raise ContextRefusedError(
+                f"refusing context {KIND_CONTEXT!r}: its server {server or '(none)'} is not on "
+                f"this machine, where kind runs the kit's cluster (https://127.0.0.1:<port>); "
+                f"if it really is the kit's cluster, name it: KubeBackend(context="
+                f"{KIND_CONTEXT!r}) or {CONTEXT_ENV}={KIND_CONTEXT}")
         return KIND_CONTEXT
     others = ", ".join(repr(n) for n in names) or "none"
     raise ContextRefusedError(

@@ -8,18 +8,23 @@ below runs one thread per kind that lists, then watches, and feeds them.
 Times.  A stage's time is when the watch *saw* it (seconds since the
 backend started, monotonic), because the cluster's own timestamps have one
 second resolution, too coarse for a rollout that takes ten.  A stage that
-was already reached before the backend started (seen in the first list) gets
-the cluster's timestamp instead, which is then negative.
+was already reached before the backend started (a pod left by an earlier
+run, seen in the first list) is put at 0: the Timeline begins when the Lab
+began, so such a pod shows as already there (created, ready ... at 0), never
+at a negative time that would stretch every plot back to the previous run.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from datetime import datetime
 from typing import Callable, Optional
 
-from ..timeline import Event, PodRecord, RSStep, Timeline
+from ..timeline import EndpointChange, Event, PodRecord, RSStep, Timeline
+
+log = logging.getLogger("releaselab.kube")
 
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
 POD_TEMPLATE_HASH = "pod-template-hash"
@@ -38,11 +43,12 @@ def parse_time(value: Optional[str]) -> Optional[float]:
 def _stage_time(cluster_ts, t_seen: float, wall0: float) -> float:
     """When a stage happened, relative to the backend's start (see the module docstring).
 
-    ``cluster_ts`` is the cluster's timestamp (RFC 3339 string or POSIX seconds) or None."""
+    ``cluster_ts`` is the cluster's timestamp (RFC 3339 string or POSIX seconds) or None.
+    A stage from before the start is at 0.0, the Timeline's beginning."""
     posix = cluster_ts if isinstance(cluster_ts, (int, float)) else parse_time(cluster_ts)
     if posix is not None and posix < wall0 - _CLOCK_SLACK:
-        return round(posix - wall0, 3)
-    return round(t_seen, 3)
+        return 0.0
+    return round(max(t_seen, 0.0), 3)
 
 
 def _owner(obj: dict, kind: str) -> Optional[str]:
@@ -180,18 +186,70 @@ def event_record(ev: dict, t_seen: float, wall0: float) -> Optional[Event]:
                  last_t=round(t_seen, 3) if int(count) > 1 else None)
 
 
+SERVICE_NAME_LABEL = "kubernetes.io/service-name"
+
+
+def endpoint_changes(eps: dict, event_type: str, t_seen: float,
+                     known: dict) -> list[EndpointChange]:
+    """An EndpointSlice watch event → the changes of its pods' endpoints (EndpointChange).
+
+    ``known`` maps (slice name, pod) to the last (ready, serving, terminating)
+    seen and is updated in place: a pod whose conditions did not change makes
+    no record; a pod gone from the slice (or the slice deleted) makes one with
+    ``present`` False.  Conditions as the discovery/v1 API defines them
+    (``EndpointConditions``): a nil ``ready`` or ``serving`` means true, a nil
+    ``terminating`` false.
+    """
+    meta = eps.get("metadata") or {}
+    slice_name = meta.get("name", "")
+    service = (meta.get("labels") or {}).get(SERVICE_NAME_LABEL, "")
+    now: dict[str, tuple] = {}
+    if event_type != "DELETED":
+        for endpoint in eps.get("endpoints") or []:
+            ref = endpoint.get("targetRef") or {}
+            if ref.get("kind", "Pod") != "Pod" or not ref.get("name"):
+                continue
+            cond = endpoint.get("conditions") or {}
+            ready = cond.get("ready") is not False
+            serving = cond.get("serving") is not False
+            now[ref["name"]] = (ready, serving, bool(cond.get("terminating")))
+    t = round(max(t_seen, 0.0), 3)
+    out = []
+    for pod, state in now.items():
+        if known.get((slice_name, pod)) != state:
+            known[(slice_name, pod)] = state
+            out.append(EndpointChange(t, service, pod, True, *state))
+    for key in [k for k in known if k[0] == slice_name and k[1] not in now]:
+        del known[key]
+        out.append(EndpointChange(t, service, key[1], False, False, False, False))
+    return out
+
+
 class Watcher:
-    """Three threads (pods, replicasets, events) that list, then watch, and fill a Timeline.
+    """Threads (pods, replicasets, events, ...) that list, then watch, and fill a Timeline.
 
     ``sources`` maps a name to a list function of the kubernetes client
     (``CoreV1Api.list_namespaced_pod``, ...).  Each thread lists (to learn
-    the resourceVersion), then watches from there with a short server-side
-    timeout so that :meth:`stop` is honoured within seconds; a 410 Gone
-    (history compacted) means list again.
+    the resourceVersion), then watches from there; a 410 Gone (history
+    compacted) or an ERROR event means list again.
+
+    Stopping.  A watch is a long HTTP response the server keeps open; a
+    thread blocked reading it would hear of :meth:`stop` only when the
+    server ends it (``server_timeout``).  So each thread reads its own
+    response (``_preload_content=False``, lines split as the client's
+    ``watch.iter_resp_lines`` does) and :meth:`stop` shuts the socket under
+    it (urllib3's ``HTTPResponse.shutdown``): the read returns at once and
+    the threads end within a fraction of a second, before the backend
+    closes the connection pool — so closing produces no errors of its own.
+
+    Errors.  A failing list or watch is retried every second; each distinct
+    error is kept in :attr:`errors` and logged once (logger
+    ``releaselab.kube``), so a cluster that went away says so one time, not
+    every second, and nothing is lost at close.
     """
 
     def __init__(self, timeline: Timeline, sources: dict, namespace: str,
-                 clock: Callable[[], float], wall0: float, *, server_timeout: int = 5) -> None:
+                 clock: Callable[[], float], wall0: float, *, server_timeout: int = 30) -> None:
         self.timeline = timeline
         self.sources = sources
         self.namespace = namespace
@@ -202,8 +260,10 @@ class Watcher:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
-        self._watches: list = []
+        self._responses: set = set()
+        self._logged: set[str] = set()
         self._rs_known: dict[str, int] = {}
+        self._endpoints_known: dict[tuple, tuple] = {}
         self._events: dict[str, Event] = {}
 
     # -- folding one event (called from the threads, under the lock) -------
@@ -225,6 +285,9 @@ class Watcher:
                     self._rs_known[name] = known
                 if step is not None:
                     self.timeline.rs_steps.append(step)
+            elif source == "endpointslices":
+                self.timeline.endpoints.extend(
+                    endpoint_changes(obj, event_type, t, self._endpoints_known))
             elif source == "events" and event_type != "DELETED":
                 meta = obj.get("metadata") or {}
                 key = meta.get("uid") or meta.get("name")
@@ -246,56 +309,113 @@ class Watcher:
             th.start()
             self._threads.append(th)
 
-    def stop(self, join_timeout: float = 2.0) -> None:
-        """Ask the threads to end and wait for them, ``join_timeout`` seconds in all.
+    @property
+    def running(self) -> bool:
+        return any(th.is_alive() for th in self._threads)
 
-        A thread blocked in a quiet watch ends when the server closes the
-        stream (``server_timeout``); it is a daemon, so it never holds up exit.
-        """
+    def stop(self, join_timeout: float = 2.0) -> None:
+        """End the threads (see the class docstring) and wait for them, ``join_timeout`` s in all."""
         self._stop.set()
-        for w in list(self._watches):
-            w.stop()
+        for resp in list(self._responses):
+            _interrupt(resp)
         deadline = time.monotonic() + join_timeout
         for th in self._threads:
             th.join(max(0.0, deadline - time.monotonic()))
+        stuck = [th.name for th in self._threads if th.is_alive()]
+        if stuck:
+            self._error(f"{', '.join(stuck)} still running {join_timeout:g} s after stop "
+                        f"(daemon threads: they end with the process)")
+
+    def _error(self, text: str) -> None:
+        with self._lock:
+            self.errors.append(text)
+            first = text not in self._logged
+            self._logged.add(text)
+        if first:
+            log.warning("releaselab watch: %s", text)
 
     def _run(self, source: str) -> None:
-        import json
-
-        from kubernetes import watch
         from kubernetes.client.exceptions import ApiException
 
-        list_fn = self.sources[source]
         version = None
         while not self._stop.is_set():
             try:
-                if version is None:
-                    resp = list_fn(self.namespace, _preload_content=False, _request_timeout=10)
-                    body = json.loads(resp.data)
-                    for item in body.get("items") or []:
-                        self.handle(source, "ADDED", item)
-                    version = (body.get("metadata") or {}).get("resourceVersion")
-                w = watch.Watch()
-                self._watches.append(w)
-                for ev in w.stream(list_fn, self.namespace, resource_version=version,
-                                   timeout_seconds=self.server_timeout, deserialize=False,
-                                   _request_timeout=self.server_timeout + 5):
-                    if self._stop.is_set():
-                        break
-                    if ev.get("type") == "ERROR":
-                        version = None     # 410 Gone or similar: start over from a list
-                        break
-                    obj = ev.get("object") or {}
-                    new_version = (obj.get("metadata") or {}).get("resourceVersion")
-                    version = new_version or version
-                    self.handle(source, ev.get("type", ""), obj)
-                self._watches.remove(w)
+                version = self._list_then_watch(source, version)
             except ApiException as exc:
-                if exc.status == 410:
+                if self._stop.is_set():
+                    break
+                if exc.status == 410:        # Gone: history compacted, list again
                     version = None
                     continue
-                self.errors.append(f"{source}: {exc.status} {exc.reason}")
+                self._error(f"{source}: the API server answered {exc.status} {exc.reason}")
                 self._stop.wait(1.0)
-            except Exception as exc:  # the connection dropped: retry, but say so in errors
-                self.errors.append(f"{source}: {type(exc).__name__}: {exc}")
+            except Exception as exc:  # the connection dropped: retry, and say so once
+                if self._stop.is_set():
+                    break             # our own stop() shut the socket: not an error
+                self._error(f"{source}: {_describe(exc)}")
                 self._stop.wait(1.0)
+
+    def _list_then_watch(self, source: str, version: Optional[str]) -> Optional[str]:
+        """One list (when ``version`` is None) and one watch; the resourceVersion to go on from."""
+        import json
+
+        from kubernetes.watch.watch import iter_resp_lines
+
+        list_fn = self.sources[source]
+        if version is None:
+            resp = list_fn(self.namespace, _preload_content=False, _request_timeout=10)
+            body = json.loads(resp.data)
+            for item in body.get("items") or []:
+                self.handle(source, "ADDED", item)
+            version = (body.get("metadata") or {}).get("resourceVersion")
+        resp = list_fn(self.namespace, watch=True, resource_version=version,
+                       timeout_seconds=self.server_timeout, _preload_content=False,
+                       _request_timeout=self.server_timeout + 5)
+        self._responses.add(resp)
+        try:
+            if self._stop.is_set():
+                return version
+            for line in iter_resp_lines(resp):
+                if self._stop.is_set():
+                    break
+                if not line.strip():
+                    continue
+                ev = json.loads(line)
+                if ev.get("type") == "ERROR":
+                    return None            # 410 Gone or similar: start over from a list
+                obj = ev.get("object") or {}
+                version = (obj.get("metadata") or {}).get("resourceVersion") or version
+                if ev.get("type") != "BOOKMARK":
+                    self.handle(source, ev.get("type", ""), obj)
+        finally:
+            self._responses.discard(resp)
+            resp.close()
+            resp.release_conn()
+        return version
+
+
+def _describe(exc: Exception) -> str:
+    """An exception as a short line that is the same each time it recurs (so it logs once)."""
+    from urllib3.exceptions import HTTPError
+
+    if isinstance(exc, HTTPError):
+        reason = getattr(exc, "reason", None) or exc
+        text = str(reason).lower()
+        for known in ("connection refused", "timed out", "name or service not known",
+                      "connection reset", "no route to host"):
+            if known in text:
+                return f"cannot reach the API server ({known})"
+        return f"cannot reach the API server ({type(reason).__name__})"
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+
+
+def _interrupt(resp) -> None:
+    """Make a read blocked on ``resp`` in another thread return now."""
+    try:
+        shutdown = getattr(resp, "shutdown", None)     # urllib3 >= 2.3
+        if shutdown is not None:
+            shutdown()
+        else:
+            resp.close()
+    except Exception:      # already closed: nothing to interrupt
+        pass

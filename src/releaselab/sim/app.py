@@ -13,6 +13,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Optional
 
+from .appstate import AppState, StartFailed, StateConfig, StateError
+
 GRACEFUL, IMMEDIATE, IGNORE = "graceful", "immediate", "ignore"
 
 DEFAULTS = {"VERSION": "unknown", "STARTUP_SECONDS": "1", "ERROR_RATE": "0", "LATENCY_MS": "5",
@@ -40,6 +42,7 @@ class AppConfig:
     shutdown: str
     drain_s: float
     seed: int
+    state: StateConfig = StateConfig()     # DATABASE_URL, SCHEMA, MIGRATE, SESSION_STORE, ...
 
     @classmethod
     def from_env(cls, env: dict) -> "AppConfig":
@@ -66,16 +69,21 @@ class AppConfig:
             seed = int(merged["SEED"])
         except ValueError:
             raise BadAppConfig(f"SEED={merged['SEED']!r}: expected an integer") from None
+        try:
+            state = StateConfig.from_env(merged)
+        except StateError as exc:
+            raise BadAppConfig(str(exc)) from None
         return cls(version=merged["VERSION"], startup_s=number("STARTUP_SECONDS", 0),
                    error_rate=number("ERROR_RATE", 0, 1), latency_ms=number("LATENCY_MS", 0),
                    never_ready=merged["NEVER_READY"] == "1", shutdown=shutdown,
-                   drain_s=number("DRAIN_SECONDS", 0), seed=seed)
+                   drain_s=number("DRAIN_SECONDS", 0), seed=seed, state=state)
 
 
 class AppProcess:
     """One run of the server process inside a container."""
 
-    def __init__(self, config: AppConfig, started_at: float, rng_seed: str):
+    def __init__(self, config: AppConfig, started_at: float, rng_seed: str, data=None,
+                 pod: str = ""):
         self.config = config
         self.started_at = started_at
         self.listen_at = started_at + config.startup_s
@@ -87,6 +95,13 @@ class AppProcess:
         # same sequence of 500s in the simulator and on kind.
         self._rng = random.Random(rng_seed)
         self.inflight: deque = deque()              # (completes_at, request index)
+        # Orders and sessions (appstate.py); MIGRATE runs now, before the app
+        # listens — a failure ends the process at once, as on the real server.
+        self.state = AppState(config.state, data, pod)
+        try:
+            self.state.start()
+        except StartFailed as exc:
+            raise BadAppConfig(str(exc)) from None
 
     @staticmethod
     def rng_seed(config: AppConfig, pod_name: str) -> str:

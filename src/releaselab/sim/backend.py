@@ -6,7 +6,8 @@ import copy
 from typing import Callable, Optional
 
 from .. import rollout as r
-from ..errors import NotFoundError, UsageError
+from .._fielderrors import go_value
+from ..errors import ManifestError, NotFoundError, UsageError
 from ..kube._guard import MANAGED_BY_KEY, MANAGED_BY_VALUE
 from ..manifests import Notes, load_images, validate
 from ..timeline import Timeline
@@ -14,10 +15,12 @@ from .cluster import Cluster
 from .objects import Deployment, GatewayObject, Service
 from .patch import strategic_merge
 from .profile import KIND_LIKE, TimingProfile
+from ..workload import check_users
 from .traffic import TrafficSource
+from .users import UserTraffic
 
 KINDS = ("Deployment", "ReplicaSet", "Pod", "Service", "EndpointSlice", "Event", "Gateway",
-         "HTTPRoute")
+         "HTTPRoute", "StatefulSet", "PersistentVolumeClaim")
 
 
 class SimBackend:
@@ -67,11 +70,28 @@ class SimBackend:
         return kernel.run_until(kernel.now + timeout, changed_and_true)
 
     # -- objects ------------------------------------------------------------------------------
-    def apply(self, obj: dict) -> dict:
+    def dry_run(self, obj: dict) -> dict:
+        """Everything apply checks, against the cluster as it is now; stores nothing."""
+        checked, _ = self._check(obj)
+        return checked
+
+    def _check(self, obj: dict) -> tuple[dict, list[str]]:
         obj, notes = validate(obj)
+        if obj["kind"] == "Deployment":
+            d = self.cluster.deployments.get(obj["metadata"]["name"])
+            if d is not None and obj["spec"].get("selector") != d.spec.get("selector"):
+                # ValidateDeploymentUpdate: apps/v1 spec.selector is immutable.
+                raise ManifestError(
+                    f'Deployment.apps "{d.name}" is invalid: spec.selector: Invalid value: '
+                    f"{_selector_struct(obj['spec'].get('selector') or {})}: field is immutable; "
+                    "delete the Deployment to change it")
         # As the kind backend does (kube/_guard.prepare_for_apply): what the kit
         # applies carries its label, so Lab.reset() finds it the same way on both.
         obj["metadata"]["labels"][MANAGED_BY_KEY] = MANAGED_BY_VALUE
+        return obj, notes
+
+    def apply(self, obj: dict) -> dict:
+        obj, notes = self._check(obj)
         fresh = self.notes.new(notes)
         self.pending_notes += fresh
         kind, meta = obj["kind"], obj["metadata"]
@@ -88,6 +108,8 @@ class SimBackend:
                 self._update_deployment(d, obj["spec"], meta)
             c.deployments_controller.enqueue(name)
             return d.to_dict()
+        if kind == "StatefulSet":
+            return c.data.apply(obj)
         if kind == "Service":
             c.services[name] = Service(name, meta["namespace"], meta.get("labels", {}),
                                        obj["spec"], now, c.uid())
@@ -102,9 +124,6 @@ class SimBackend:
     def _update_deployment(self, d: Deployment, spec: dict, meta: dict) -> None:
         if spec != d.spec:
             min_ready_changed = spec.get("minReadySeconds") != d.spec.get("minReadySeconds")
-            if spec.get("selector") != d.spec.get("selector"):
-                raise UsageError(f'Deployment.apps "{d.name}" is invalid: spec.selector: Invalid '
-                                 "value: field is immutable; delete the Deployment to change it")
             d.spec = spec
             d.generation += 1
             if min_ready_changed:
@@ -134,6 +153,12 @@ class SimBackend:
             c.network.routes_changed()
         elif kind == "Pod":
             c.delete_pod(self._require(c.pods, kind, name))
+        elif kind == "StatefulSet":
+            self._require(c.data.statefulsets, kind, name)
+            c.data.delete(name)
+        elif kind == "PersistentVolumeClaim":
+            self._require(c.data.volumes, kind, name)
+            c.data.delete_volume(name)
         else:
             raise UsageError(f"deleting a {kind} directly is not supported; delete its Deployment")
 
@@ -165,6 +190,8 @@ class SimBackend:
 
     def _store(self, kind: str) -> dict:
         c = self.cluster
+        if kind in ("StatefulSet", "PersistentVolumeClaim"):
+            return c.data.rendered(kind)
         return {"Deployment": c.deployments, "ReplicaSet": c.replicasets, "Pod": c.pods,
                 "Service": c.services, "Gateway": c.gateways, "HTTPRoute": c.routes}[kind]
 
@@ -230,19 +257,27 @@ class SimBackend:
 
     # -- traffic ---------------------------------------------------------------------------------
     def start_traffic(self, target: str, rps: float, *, poisson: bool = False,
-                      timeout_s: float = 1.0) -> TrafficSource:
+                      timeout_s: float = 1.0, users: int = 0,
+                      workload: str = "shop") -> TrafficSource:
         if not isinstance(rps, (int, float)) or rps <= 0:
             raise UsageError(f"rps={rps!r}: the request rate must be a positive number")
         c = self.cluster
         name = target.split("/", 1)[1] if target.startswith("gateway/") else target
         store = c.gateways if target.startswith("gateway/") else c.services
         self._require(store, "Gateway" if target.startswith("gateway/") else "Service", name)
-        source = TrafficSource(c, target, float(rps), poisson, timeout_s, c.kernel.now)
+        if users:
+            check_users(users, workload)
+            source = UserTraffic(c, target, float(rps), poisson, timeout_s, c.kernel.now, users,
+                                 workload)
+        else:
+            source = TrafficSource(c, target, float(rps), poisson, timeout_s, c.kernel.now)
         c.kernel.gap_fillers.append(source.fill)
         self._traffic.append(source)
         return source
 
     def stop_traffic(self, handle: TrafficSource) -> None:
+        if isinstance(handle, UserTraffic) and not handle.stopped:
+            handle.audit()              # every order written read back once more
         handle.stopped = True
         if handle.fill in self.cluster.kernel.gap_fillers:
             self.cluster.kernel.gap_fillers.remove(handle.fill)
@@ -252,3 +287,20 @@ class SimBackend:
     def close(self) -> None:
         for handle in list(self._traffic):
             self.stop_traffic(handle)
+
+
+def _selector_struct(selector: dict) -> str:
+    """A LabelSelector as the API server prints it (Go's %#v of metav1.LabelSelector)."""
+    labels = selector.get("matchLabels")
+    shown = go_value(labels) if labels else "map[string]string(nil)"
+    exprs = selector.get("matchExpressions")
+    if exprs:
+        inner = ", ".join(
+            f'v1.LabelSelectorRequirement{{Key:{go_value(e.get("key", ""))}, '
+            f'Operator:{go_value(e.get("operator", ""))}, '
+            f'Values:[]string{{{", ".join(go_value(v) for v in e.get("values") or [])}}}}}'
+            for e in exprs)
+        req = f"[]v1.LabelSelectorRequirement{{{inner}}}"
+    else:
+        req = "[]v1.LabelSelectorRequirement(nil)"
+    return f"v1.LabelSelector{{MatchLabels:{shown}, MatchExpressions:{req}}}"

@@ -14,6 +14,7 @@ from typing import Iterable, Optional
 from .. import rollout as r
 from ..manifests import parse_template
 from ..timeline import PodRecord, RSStep, Timeline
+from .data import DataServers, load_services
 from .deployment_controller import DeploymentController
 from .events import EventRecorder
 from .kernel import Kernel
@@ -55,6 +56,10 @@ class Cluster:
         self.replicaset_controller = ReplicaSetController(self)
         self.kubelet = Kubelet(self)
         self.network = Network(self)
+        #: lab 05's StatefulSets of postgres / redis, modelled as servers (data.py)
+        self.data = DataServers(self, load_services())
+        #: called with a request's index when a dying server cuts it (user traffic undoes it)
+        self.cut_hooks: list = []
         self._seq = 0
         self._pending: list[Pod] = []
         #: bumped by every change a waiter could be waiting for (cheap "did anything happen?")

@@ -103,6 +103,8 @@ class Kubelet:
             pod.record.started = round(self.now, 6)
         try:
             config = AppConfig.from_env(env)
+            app = AppProcess(config, self.now, AppProcess.rng_seed(config, pod.name),
+                             data=self.c.data, pod=pod.name)
         except BadAppConfig as exc:
             # The real server prints this line and exits 1: the container
             # crashes, and the kubelet restarts it with a growing back-off.
@@ -110,7 +112,7 @@ class Kubelet:
                         f"{pod.template.container}: {exc}", "Warning")
             self._restart_later(pod, crashed=True)
             return
-        pod.app = AppProcess(config, self.now, AppProcess.rng_seed(config, pod.name))
+        pod.app = app
         self._set_waiting(pod, None)
         if pod.template.readiness is None and pod.template.startup is None:
             # No readiness probe: the kubelet reports Ready as soon as its next

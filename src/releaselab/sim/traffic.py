@@ -72,8 +72,11 @@ class TrafficSource:
                 c.timeline.requests.append(Request(t, self.target, None, None, None, REFUSED,
                                                    c.profile.refused_ms))
                 return
-        pod = pods[c.rng.randrange(len(pods))] if len(pods) > 1 else pods[0]
-        self._deliver(t, pod)
+        self._deliver(t, self._pick(pods))
+
+    def _pick(self, pods: tuple):
+        """kube-proxy's choice among the endpoints it knows: uniformly at random."""
+        return pods[self.c.rng.randrange(len(pods))] if len(pods) > 1 else pods[0]
 
     def _pick_weighted(self, backends: tuple) -> Optional[str]:
         total = sum(w for _, w in backends)
@@ -89,7 +92,6 @@ class TrafficSource:
     def _deliver(self, t: float, pod) -> None:
         c = self.c
         requests = c.timeline.requests
-        version = pod.record.version
         if pod.gone:
             # The address no longer exists: the SYN is never answered.
             requests.append(Request(t, self.target, pod.name, None, None, TIMEOUT, self.timeout_ms))
@@ -103,10 +105,13 @@ class TrafficSource:
         if latency > self.timeout_ms:
             requests.append(Request(t, self.target, pod.name, None, None, TIMEOUT, self.timeout_ms))
             return
-        status = app.answer(t)
         index = len(requests)
-        requests.append(Request(t, self.target, pod.name, version, status, None, latency))
+        requests.append(self._answer(t, pod, app, latency))
         app.track(t + latency / 1000, index, t)
+
+    def _answer(self, t: float, pod, app, latency: float) -> Request:
+        """The app's answer to a request it accepted: here ``GET /`` (users.py sends others)."""
+        return Request(t, self.target, pod.name, pod.record.version, app.answer(t), None, latency)
 
 
 def cut(cluster: "Cluster", indexes: list[int], t: float) -> None:
@@ -116,3 +121,5 @@ def cut(cluster: "Cluster", indexes: list[int], t: float) -> None:
         r = requests[i]
         requests[i] = r._replace(status=None, error=RESET, version=None,
                                  latency_ms=round(max(t - r.t, 0) * 1000, 3))
+        for hook in cluster.cut_hooks:
+            hook(i)

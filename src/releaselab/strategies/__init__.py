@@ -18,6 +18,7 @@ here                          Argo Rollouts / Flagger
 ``failure_limit``             ``failureLimit`` (Flagger ``threshold`` = failure_limit + 1)
 ``min_requests``              the minimum sample below which a measurement is inconclusive
 ``routing="replicas"``        basic canary without trafficRouting (weight ≈ replica share)
+``max_surge``                 the Rollout's ``maxSurge`` (one extra pod may bring the share closer)
 ``routing="gateway"``         ``trafficRouting`` (Gateway API plugin; Flagger's provider)
 ``scale_down_delay_s=30``     ``scaleDownDelaySeconds`` (default 30)
 ``abort_scale_down_delay_s``  ``abortScaleDownDelaySeconds`` (default 30)
@@ -49,6 +50,7 @@ from ._steps import (
                      flagger_steps,
                      min_promotion_seconds,
                      pause,
+                     replicas_for_traffic_weight,
                      replicas_for_weight,
                      set_weight,
                      steps_for,
@@ -57,7 +59,7 @@ from ._steps import (
 __all__ = [
     "SetWeight", "Pause", "set_weight", "pause", "steps_for", "flagger_steps",
     "Analysis", "Measurement", "StrategyResult",
-    "replicas_for_weight", "effective_weight", "min_promotion_seconds",
+    "replicas_for_weight", "replicas_for_traffic_weight", "effective_weight", "min_promotion_seconds",
     "rolling", "blue_green", "canary",
     "PROMOTED", "ROLLED_BACK", "ABORTED", "PAUSED", "SEED_WEIGHTS", "SETTLE_S",
 ]

@@ -27,6 +27,7 @@ from ._steps import (
     SetWeight,
     _normalise,
     effective_weight,
+    replicas_for_traffic_weight,
     replicas_for_weight,
     steps_for,
 )
@@ -37,6 +38,7 @@ def canary(lab, image: str, *, steps=None, analysis: Optional[Analysis] = None,
            routing: str = "gateway", stable: str = "web-stable", canary: str = "web-canary",
            route: str = "web", stable_service: str = "web-stable",
            canary_service: str = "web-canary", canary_replicas: Optional[int] = None,
+           max_surge=0,
            scale_down_delay_s: float = 30.0, abort_scale_down_delay_s: float = 30.0,
            available_timeout_s: float = 120.0) -> StrategyResult:
     """Release ``image`` through the canary Deployment step by step; roll back when analysis fails.
@@ -50,9 +52,12 @@ def canary(lab, image: str, *, steps=None, analysis: Optional[Analysis] = None,
                    the stable's since the release began);
     ``routing``    ``"gateway"``: HTTPRoute ``route``'s backendRefs ``stable_service``
                    / ``canary_service`` get weights 100 − w / w; the canary runs
-                   ceil(w × N / 100) pods (or ``canary_replicas``), the stable stays at N;
+                   ceil(w × N / 100) pods (:func:`replicas_for_traffic_weight`, or
+                   ``canary_replicas``), the stable stays at N;
                    ``"replicas"``: one Service over both tracks, the weight is
-                   approximated by pod counts (:func:`replicas_for_weight`).
+                   approximated by pod counts (:func:`replicas_for_weight`: the
+                   counts closest to the weight, N pods in all, or N + 1 when
+                   ``max_surge`` — the Rollout's ``maxSurge`` — is above 0).
 
     On failure: weight → 0 (the route sends nothing to the canary, or its pods
     are scaled away) and the canary is scaled to 0 (after
@@ -64,6 +69,7 @@ def canary(lab, image: str, *, steps=None, analysis: Optional[Analysis] = None,
         raise UsageError(f"routing={routing!r}: 'gateway' (weighted HTTPRoute) or 'replicas' "
                          "(weight approximated by pod counts)")
     plan = _normalise(steps if steps is not None else steps_for(SEED_WEIGHTS, 15))
+    replicas_for_weight(0, 1, max_surge)            # a bad max_surge fails here, not mid-release
     if not plan:
         raise UsageError("steps: the plan is empty; e.g. steps_for([5, 25, 50, 100], 30)")
     started = lab.now()
@@ -104,7 +110,7 @@ def canary(lab, image: str, *, steps=None, analysis: Optional[Analysis] = None,
 
     def apply_weight(w: int) -> Optional[str]:
         if routing == "replicas":
-            c, s = replicas_for_weight(w, total)
+            c, s = replicas_for_weight(w, total, max_surge)
             if c > _replicas(lab, canary):
                 lab.scale(canary, c)
                 problem = _wait_available(lab, canary, available_timeout_s)
@@ -116,7 +122,7 @@ def canary(lab, image: str, *, steps=None, analysis: Optional[Analysis] = None,
                 lab.scale(canary, c)
             return None
         c = canary_replicas if canary_replicas is not None else \
-            replicas_for_weight(w, total)[0]
+            replicas_for_traffic_weight(w, total)
         if c != _replicas(lab, canary):
             lab.scale(canary, c)
             problem = _wait_available(lab, canary, available_timeout_s)
@@ -133,7 +139,7 @@ def canary(lab, image: str, *, steps=None, analysis: Optional[Analysis] = None,
             result.weight = current
             extra = ""
             if routing == "replicas":
-                c, s = replicas_for_weight(current, total)
+                c, s = replicas_for_weight(current, total, max_surge)
                 extra = (f": {c} canary + {s} stable pods ≈ {effective_weight(c, s):.0f} % "
                          "of the traffic")
             else:

@@ -1,0 +1,2 @@
+-- 0003 down: nothing to undo. A backfill only copies data; the copied
+-- columns disappear with 0002's down step.

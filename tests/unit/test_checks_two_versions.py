@@ -1,0 +1,135 @@
+"""Lab 05's checkers: a right answer passes, each kind of wrong answer fails with the numbers,
+nothing a reader may pass crashes them, and the same answer gets the same verdict again."""
+
+import contextlib
+import io
+import re
+
+import pytest
+
+from releaselab import Lab
+from releaselab.checks import two_versions as tv
+
+ONE = (1,)      # one seed keeps these tests quick; the lab uses three
+
+
+def quiet(fn, *args, **kwargs):
+    with contextlib.redirect_stdout(io.StringIO()):
+        return fn(*args, **kwargs)
+
+
+# --------------------------------------------------------------------------- 05.1
+
+def test_prediction_right_and_wrong():
+    right = tv.check_prediction("5.0", {"write", "read"}, 13, seeds=ONE)
+    assert right.passed and "answered by 5.0" in right.message
+    wrong = tv.check_prediction("5.1", {"write"}, 60, seeds=ONE)
+    assert not wrong.passed
+    assert "you said 5.1" in wrong.message and "you said writes only" in wrong.message
+    assert "you said 60 s" in wrong.message and "requests failed with cause schema" in \
+        wrong.message
+    assert tv.check_prediction("5.1", {"write"}, 60, seeds=ONE).message == wrong.message
+
+
+@pytest.mark.parametrize("args,words", [
+    ((..., ..., ...), "not answered yet"),
+    (("6.0", {"read"}, 3), "failing_version"),
+    (("5.0", {"delete"}, 3), "failing_ops"),
+    (("5.0", set(), 3), "failing_ops"),
+    (("5.0", None, 3), "failing_ops"),
+    (("5.0", {"read"}, float("nan")), "failing_seconds"),
+    (("5.0", {"read"}, True), "failing_seconds"),
+    (("5.0", {"read"}, -1), "failing_seconds"),
+])
+def test_prediction_refuses_what_it_cannot_judge(args, words):
+    verdict = tv.check_prediction(*args, seeds=ONE)
+    assert not verdict.passed and words in repr(verdict)
+
+
+# --------------------------------------------------------------------------- 05.2
+
+def test_the_expand_contract_plan_passes():
+    verdict = tv.check_plan([("5.1-both", 2), ("5.1", 3), ("5.1", 4)], seeds=ONE)
+    assert verdict.passed, verdict.message
+    assert re.search(r"0 of \d+ requests failed, 0 of \d+ orders lost", verdict.message)
+
+
+@pytest.mark.parametrize("plan,words", [
+    (["5.1"], "the schema failures are 5.0's"),
+    ([("5.1-both", 3), ("5.1", 4)], "the lost orders were all written by 5.0"),
+    ([("5.1-both", 2), ("5.1", 4)], "the schema failures are 5.1-both's"),
+    ([("5.1", 2), ("5.1", 4)], "read back without their name"),
+    ([("5.1-both", 2), ("5.1", 3)], "safe, but not finished"),
+])
+def test_each_wrong_plan_is_told_what_went_wrong(plan, words):
+    verdict = tv.check_plan(plan, seeds=ONE)
+    assert not verdict.passed and words in verdict.message, verdict.message
+    assert "seed 1:" in verdict.message
+
+
+@pytest.mark.parametrize("plan,words", [
+    (..., "not answered yet"), ([(..., 2)], "not answered yet"),
+    ([], "non-empty list"), ("5.1", "non-empty list"), ([("5.9", 2)], "no image"),
+    ([("5.1", 7)], "not a schema version"), ([("5.1", True)], "not a schema version"),
+    ([("5.1", 2, 3)], "write it as"), ([None], "write it as"),
+])
+def test_a_plan_that_cannot_run_is_refused_in_one_line(plan, words):
+    verdict = tv.check_plan(plan, seeds=ONE)
+    assert not verdict.passed and words in repr(verdict)
+
+
+# --------------------------------------------------------------------------- 05.3, 05.4
+
+def test_logout_prediction():
+    assert tv.check_logouts(20, True, seeds=ONE).passed
+    wrong = tv.check_logouts(5, False, seeds=ONE)
+    assert not wrong.passed and "20 of 20 users logged out" in wrong.message
+    assert "you said 5" in wrong.message and "more_than_once=False" in wrong.message
+    for bad in ((21, True), (3.5, True), (None, True), (20, "yes")):
+        assert not tv.check_logouts(*bad, seeds=ONE).passed
+
+
+@pytest.mark.parametrize("env", [{"SESSION_STORE": tv.REDIS_URL},
+                                 {"SESSION_STORE": "token", "SESSION_SECRET": "x"}])
+def test_a_shared_session_store_fixes_it(env):
+    verdict = tv.check_session_fix(env, seeds=ONE)
+    assert verdict.passed and "0 users logged out" in verdict.message
+
+
+@pytest.mark.parametrize("env,words", [
+    ({"SESSION_STORE": "memory"}, "the sessions still live in each pod's memory"),
+    ({"SESSION_STORE": "redis://cache:6379/0"}, "could not reach that session store"),
+    ({"SESSION_STORE": "token"}, "crash|SESSION_SECRET=''"),
+    ({}, "non-empty dict"), ("redis", "non-empty dict"), ({"SESSION_STORE": ...}, "not answered"),
+])
+def test_a_session_fix_that_does_not_fix_it(env, words):
+    verdict = tv.check_session_fix(env, seeds=ONE)
+    assert not verdict.passed and re.search(words, repr(verdict)), repr(verdict)
+
+
+# --------------------------------------------------------------------------- 05.5
+
+@pytest.fixture(scope="module")
+def runs():
+    rolling, _ = quiet(tv.run_plan, Lab("sim", seed=1, echo=False), ["5.1"])
+    blue_green, _ = quiet(tv.blue_green_release, Lab("sim", seed=1, echo=False))
+    return {"rolling": rolling, "blue-green": blue_green}
+
+
+def test_the_choice_must_follow_the_readers_own_numbers(runs):
+    better = min(runs, key=lambda name: runs[name].failed)
+    worse = next(name for name in runs if name != better)
+    verdict = tv.check_choice(better, runs, seeds=ONE)
+    assert verdict.passed and f"rolling {runs['rolling'].failed} failed" in verdict.message
+    wrong = tv.check_choice(worse, runs, seeds=ONE)
+    assert not wrong.passed and "is not the one that failed fewer" in wrong.message
+
+
+def test_evidence_must_be_what_it_claims(runs):
+    swapped = {"rolling": runs["blue-green"], "blue-green": runs["rolling"]}
+    assert "answered like a blue-green release" in tv.check_choice("rolling", swapped).message
+    assert "exactly the keys" in tv.check_choice("rolling", {"rolling": runs["rolling"]}).message
+    assert "not a TrafficRun" in tv.check_choice("rolling", {"rolling": 3,
+                                                             "blue-green": 4}).message
+    assert not tv.check_choice("canary", runs).passed
+    assert not tv.check_choice(..., ...).answered

@@ -1,0 +1,194 @@
+"""Two versions at once against REAL server processes, a real PostgreSQL and a real Redis.
+
+No cluster here, so the test plays kube-proxy itself: a tiny balancer that
+sends each new connection to one of the current backends, and "rolls" from
+one version to the next by starting a new server process (which runs its
+MIGRATE before listening), adding it, then taking the old one out and
+stopping it — the two versions serve side by side for a while, as in a
+rolling update. The clients are the kind backend's own user prober
+(releaselab.kube._users.UserProber): cookies, orders, the audit.
+
+What must hold, as on the simulator: the naive release fails requests of
+the old version and loses no order; expand/migrate/contract fails none and
+loses none; a backfill while the old code still writes loses orders; a
+release logs users out when sessions live in memory, and not in Redis.
+"""
+
+import random
+import socket
+import threading
+import time
+
+from netutil import free_port
+from test_app_server import start  # noqa: F401  (the local-process fixture)
+
+from releaselab.kube._users import UserProber
+from releaselab.timeline import Timeline
+
+OVERLAP_S = 0.8       # both versions serve this long at each step
+RPS = 40
+USERS = 8
+
+
+class Balancer:
+    """kube-proxy in miniature: each connection to ``port`` goes to a random current backend."""
+
+    def __init__(self):
+        self.backends: list[int] = []
+        self.active: dict[int, int] = {}         # backend port -> connections being relayed
+        self.lock = threading.Condition()
+        self.rng = random.Random(0)
+        self.listener = socket.create_server(("127.0.0.1", free_port()))
+        self.port = self.listener.getsockname()[1]
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def add(self, server):
+        with self.lock:
+            self.backends.append(server.port)
+
+    def remove(self, server, timeout=10.0):
+        """Take the backend out, then wait for its connections to finish (kube-proxy's
+        removal plus a preStop pause long enough for the slowest relay on a busy machine)."""
+        with self.lock:
+            self.backends.remove(server.port)
+            self.lock.wait_for(lambda: not self.active.get(server.port), timeout)
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._relay, args=(conn,), daemon=True).start()
+
+    def _relay(self, conn):
+        with self.lock:
+            port = self.rng.choice(self.backends) if self.backends else None
+            if port is not None:
+                self.active[port] = self.active.get(port, 0) + 1
+        if port is None:
+            conn.close()
+            return
+        try:
+            upstream = socket.create_connection(("127.0.0.1", port), timeout=5)
+            pump = threading.Thread(target=self._pipe, args=(upstream, conn), daemon=True)
+            pump.start()
+            self._pipe(conn, upstream)
+            pump.join(5)
+            upstream.close()
+        except OSError:
+            pass
+        finally:
+            conn.close()
+            with self.lock:
+                self.active[port] -= 1
+                self.lock.notify_all()
+
+    @staticmethod
+    def _pipe(source, sink):
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+            sink.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    def close(self):
+        self.listener.close()
+
+
+def shop(start, pg, version, schema, migrate, **env):
+    server = start(wait=False, VERSION=version, POD_NAME=f"web-{version}-{migrate}",
+                   SCHEMA=schema, MIGRATE=migrate, DATABASE_URL=pg.url, SHUTDOWN="graceful",
+                   **env)
+    began = time.monotonic()
+    server.wait_serving(timeout=30)      # its migration first: a loaded machine is slow
+    server.started_in = time.monotonic() - began
+    return server
+
+
+def users(balancer, timeline, workload):
+    """The kind backend's user prober, started, against the balancer."""
+    t0 = time.monotonic()
+    return UserProber("127.0.0.1", balancer.port, users=USERS, workload=workload,
+                      timeline=timeline, target="web", rps=RPS, sink=timeline.requests.append,
+                      clock=lambda: time.monotonic() - t0, timeout_s=3).start()
+
+
+def release(balancer, start, pg, steps):
+    """Serve steps[0], then roll to each next one with OVERLAP_S of both; returns the Timeline."""
+    timeline = Timeline()
+    current = shop(start, pg, *steps[0])
+    balancer.add(current)
+    prober = users(balancer, timeline, "orders")
+    try:
+        time.sleep(1.0)                                  # orders written before the release
+        for step in steps[1:]:
+            new = shop(start, pg, *step)                 # migrates before it listens
+            balancer.add(new)
+            time.sleep(OVERLAP_S)
+            balancer.remove(current)                     # and what is in flight finishes
+            current.terminate()
+            current = new
+        time.sleep(1.0)
+    finally:
+        prober.stop()
+    return timeline
+
+
+def test_the_naive_release_fails_the_old_versions_requests_on_real_postgres(pg, start):
+    balancer = Balancer()
+    timeline = release(balancer, start, pg, [("5.0", "name", 1), ("5.1", "split", 4)])
+    balancer.close()
+    failed = [q for q in timeline.requests if not q.ok]
+    assert len(failed) >= 5, f"only {len(failed)} failed of {len(timeline.requests)}"
+    assert {q.cause for q in failed} == {"schema"} and {q.version for q in failed} == {"5.0"}
+    assert timeline.orders and {o.audit for o in timeline.orders} == {"intact"}
+
+
+def test_expand_migrate_contract_fails_nothing_and_loses_nothing_on_real_postgres(pg, start):
+    balancer = Balancer()
+    timeline = release(balancer, start, pg, [("5.0", "name", 1), ("5.1-both", "both", 2),
+                                             ("5.1", "split", 3), ("5.1", "split", 4)])
+    balancer.close()
+    assert [q for q in timeline.requests if not q.ok] == []
+    assert len(timeline.orders) > 40 and {o.audit for o in timeline.orders} == {"intact"}
+    assert {q.version for q in timeline.requests} == {"5.0", "5.1-both", "5.1"}
+
+
+def test_a_backfill_while_the_old_code_still_writes_loses_orders_on_real_postgres(pg, start):
+    balancer = Balancer()
+    timeline = release(balancer, start, pg, [("5.0", "name", 1), ("5.1-both", "both", 3),
+                                             ("5.1", "split", 4)])
+    balancer.close()
+    lost = [o for o in timeline.orders if o.lost]
+    assert lost and {o.version for o in lost} == {"5.0"}
+    assert all("no customer name" in o.why for o in lost)
+
+
+def test_memory_sessions_log_users_out_and_redis_sessions_do_not(pg, rd, start):
+    for store, expect_logouts in (("memory", True), (rd.url, False)):
+        balancer = Balancer()
+        timeline = _sessions(balancer, start, pg, store)
+        balancer.close()
+        users = {x.user for x in timeline.logouts}
+        assert bool(users) == expect_logouts, (store, len(users))
+        assert all(q.ok for q in timeline.requests) != expect_logouts
+        assert any(q.op == "me" and q.ok for q in timeline.requests)
+
+
+def _sessions(balancer, start, pg, store):
+    timeline = Timeline()
+    old = shop(start, pg, "5.0", "name", 1, SESSION_STORE=store)
+    balancer.add(old)
+    prober = users(balancer, timeline, "sessions")
+    try:
+        time.sleep(1.0)
+        new = shop(start, pg, "5.1", "split", 4, SESSION_STORE=store)
+        balancer.add(new)
+        balancer.remove(old)                     # a Recreate-like step: one pod at a time
+        time.sleep(1.0)
+    finally:
+        prober.stop()
+    return timeline
