@@ -63,7 +63,8 @@ MAX_TIMEOUT_S = 86_400.0
 INTERRUPT_GRACE_S = 10.0
 KERNEL_STARTUP_S = 60.0
 SOLUTION_TAG = "solution"
-LAB_MODULES = {"01": "rolling", "02": "bluegreen", "03": "canary", "04": "shutdown"}
+LAB_MODULES = {"01": "rolling", "02": "bluegreen", "03": "canary", "04": "shutdown",
+               "05": "two_versions"}
 _READ = "__import__('releaselab.checks._core', fromlist=['_'])._export({since})"
 
 

@@ -21,8 +21,10 @@ from releaselab import grade  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = {"01": "01-rolling-update.ipynb", "02": "02-blue-green.ipynb",
-             "03": "03-canary.ipynb", "04": "04-really-zero-downtime.ipynb"}
-SETUP = {"01": ["setup"], "02": ["bg-setup"], "03": ["canary-setup"], "04": ["setup"]}
+             "03": "03-canary.ipynb", "04": "04-really-zero-downtime.ipynb",
+             "05": "05-two-versions.ipynb"}
+SETUP = {"01": ["setup"], "02": ["bg-setup"], "03": ["canary-setup"], "04": ["setup"],
+         "05": ["setup"]}
 TIMEOUT_S = 120.0
 
 
