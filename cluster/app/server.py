@@ -35,7 +35,17 @@ import migrate  # noqa: E402  (standard library only at import)
 import state  # noqa: E402
 
 SHUTDOWN_MODES = ("graceful", "immediate", "ignore")
-SECONDS = "a number of seconds >= 0"
+# Every number has an upper bound the process can honour: a sleep of 1e10 s
+# overflows time_t, and an hour of start-up or drain is already far beyond
+# any lab.  The simulator's model (releaselab/sim/app.py) uses the same ranges.
+SECONDS = "a number of seconds from 0 to 3600"
+MILLISECONDS = "a number of milliseconds from 0 to 600000"
+# Written once the server listens (and is ready), removed when it stops
+# accepting: an exec probe `cat /dev/shm/ready` passes exactly while it serves.
+# /dev/shm because the manifests mount the root filesystem read-only, and the
+# container runtime mounts the pod's /dev/shm read-write (containerd's CRI:
+# Readonly: false) — the one path a container can write without a volume.
+READY_FILE = "/dev/shm/ready"
 
 
 class ConfigError(Exception):
@@ -47,7 +57,7 @@ class ConfigError(Exception):
 
 # The parsed environment, one field per row of the README table.
 Config = namedtuple("Config", "version pod port startup_seconds error_rate latency_ms "
-                              "never_ready shutdown drain_seconds seed state")
+                              "never_ready shutdown drain_seconds seed ready_file state")
 
 
 def _parse(env, name, default, convert, accepts, low, high):
@@ -82,16 +92,23 @@ def parse_config(env):
         version=version,
         pod=env.get("POD_NAME") or socket.gethostname(),
         port=_parse(env, "PORT", "8080", int, "a port number from 1 to 65535", 1, 65535),
-        startup_seconds=_parse(env, "STARTUP_SECONDS", "1", float, SECONDS, 0, math.inf),
+        startup_seconds=_parse(env, "STARTUP_SECONDS", "1", float, SECONDS, 0, 3600),
         error_rate=_parse(env, "ERROR_RATE", "0", float, "a fraction from 0 to 1", 0, 1),
-        latency_ms=_parse(env, "LATENCY_MS", "5", float, "a number of milliseconds >= 0",
-                          0, math.inf),
+        latency_ms=_parse(env, "LATENCY_MS", "5", float, MILLISECONDS, 0, 600_000),
         never_ready=never_ready == "1",
         shutdown=shutdown,
-        drain_seconds=_parse(env, "DRAIN_SECONDS", "5", float, SECONDS, 0, math.inf),
+        drain_seconds=_parse(env, "DRAIN_SECONDS", "5", float, SECONDS, 0, 3600),
         seed=_parse(env, "SEED", "0", int, "an integer", -math.inf, math.inf),
+        ready_file=_ready_file(env),
         state=state_cfg,
     )
+
+
+def _ready_file(env):
+    path = env.get("READY_FILE", READY_FILE)
+    if not path.startswith("/") or "\0" in path:
+        raise ConfigError("READY_FILE", path, "an absolute path")
+    return path
 
 
 def log(cfg, message):
@@ -122,6 +139,9 @@ class App:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Answer even an unparsable request line (400, 505) with a status line and
+    # headers (X-Version among them), not as HTTP/0.9's bare body.
+    default_request_version = "HTTP/1.0"
     timeout = 10  # a client that connects and never asks must not hold a drain forever
 
     def __init__(self, conn, addr, app):
@@ -167,6 +187,13 @@ class Handler(BaseHTTPRequestHandler):
         self.answer(result.status, json.dumps(data), "application/json", result.headers)
         return True
 
+    def send_response(self, code, message=None):
+        # Every answer names its version, the server's own errors included:
+        # BaseHTTPRequestHandler.send_error answers 400, 414, 431, 501 and 505
+        # through here too.
+        super().send_response(code, message)
+        self.send_header("X-Version", self.app.cfg.version)
+
     def answer(self, status, text, content_type="text/plain; charset=utf-8", headers=()):
         data = text.encode()
         self.send_response(status)
@@ -174,7 +201,6 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
-        self.send_header("X-Version", self.app.cfg.version)
         self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(data)
@@ -196,8 +222,25 @@ def serve_connection(app, conn, addr):
             app.idle.notify_all()
 
 
-def reset_and_exit(app):
-    """SHUTDOWN=immediate: die now, and make the cut visible as a TCP reset."""
+def write_ready_file(cfg):
+    """Create READY_FILE (what an exec probe can read); a failure is one log line."""
+    try:
+        with open(cfg.ready_file, "w") as ready:
+            ready.write(f"{cfg.version} listening on port {cfg.port}\n")
+    except OSError as error:
+        log(cfg, f"cannot write READY_FILE {cfg.ready_file}: {error.strerror} "
+                 "(an exec probe reading it will fail)")
+
+
+def remove_ready_file(cfg):
+    try:
+        os.unlink(cfg.ready_file)
+    except OSError:
+        pass  # not there (never written, or already removed)
+
+
+def reset_and_exit(app, signame="SIGTERM", signum=signal.SIGTERM):
+    """SHUTDOWN=immediate (and SIGINT): die now, and make the cut visible as a TCP reset."""
     # SO_LINGER with a zero timeout turns the kernel's close into an RST, so a
     # client mid-request sees "connection reset" rather than a tidy close.
     linger = struct.pack("ii", 1, 0)
@@ -208,11 +251,14 @@ def reset_and_exit(app):
                 conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
             except OSError:
                 pass  # already closed by its thread
-    log(app.cfg, f"SIGTERM: exiting immediately, cutting {len(cut)} in flight")
-    os._exit(128 + signal.SIGTERM)  # the status a shell reports for death by SIGTERM
+    remove_ready_file(app.cfg)
+    log(app.cfg, f"{signame}: exiting immediately, cutting {len(cut)} in flight")
+    os._exit(128 + signum)  # the status a shell reports for death by that signal
 
 
 def main():
+    # Ctrl-C before the handlers below exist: end quietly, no traceback.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     try:
         cfg = parse_config(os.environ)
     except ConfigError as error:
@@ -240,6 +286,9 @@ def main():
         end.setblocking(False)
     signal.set_wakeup_fd(wake_w.fileno(), warn_on_full_buffer=False)
     signal.signal(signal.SIGTERM, on_sigterm)
+    # Ctrl-C on a local run: like SHUTDOWN=immediate, whatever SHUTDOWN says.
+    signal.signal(signal.SIGINT, lambda signum, frame: reset_and_exit(app, "SIGINT", signum))
+    remove_ready_file(cfg)  # a previous run of this container may have left one
 
     log(cfg, f"starting: listening in {cfg.startup_seconds:g}s on port {cfg.port}, "
              f"SHUTDOWN={cfg.shutdown}")
@@ -256,6 +305,8 @@ def main():
         log(cfg, f"cannot listen on port {cfg.port}: {error.strerror}")
         return 1
     listening = True
+    if not cfg.never_ready:
+        write_ready_file(cfg)
     log(cfg, f"listening on port {cfg.port}" + (" (NEVER_READY=1)" if cfg.never_ready else ""))
     selector = selectors.DefaultSelector()
     selector.register(listener, selectors.EVENT_READ)
@@ -277,6 +328,7 @@ def main():
     # then wait for the open ones, at most DRAIN_SECONDS.
     selector.close()
     listener.close()
+    remove_ready_file(cfg)
     with app.lock:
         log(cfg, f"SIGTERM: listener closed, draining {len(app.open_connections)} in flight "
                  f"(at most {cfg.drain_seconds:g}s)")

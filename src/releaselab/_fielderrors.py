@@ -34,6 +34,11 @@ def go_value(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
+def quoted(name: str) -> str:
+    """A field name as Go's %q prints it in "unknown field %q": quoted, escapes kept on one line."""
+    return json.dumps(name, ensure_ascii=False)
+
+
 class Errors(list):
     """An ErrorList: validation functions append, the caller raises all at once."""
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._fielderrors import Errors, go_value
+from ._fielderrors import Errors, go_value, quoted
 from .errors import ManifestError
 
 _NAME = {"type": "string", "minLength": 1, "maxLength": 253}
@@ -71,7 +71,7 @@ def check(obj: dict, kind: str, prefix: str) -> None:
         version = str(obj.get("apiVersion", "")).rsplit("/", 1)[-1]
         raise ManifestError(f'{kind} in version "{version}" cannot be handled as a {kind}: '
                             "strict decoding error: " +
-                            ", ".join(f'unknown field "{u}"' for u in unknown))
+                            ", ".join(f"unknown field {quoted(u)}" for u in unknown))
     errs.raise_for(prefix)
 
 

@@ -33,6 +33,7 @@ import math
 from functools import lru_cache
 from typing import Any, Optional
 
+from ._fielderrors import quoted
 from ._quantity import QuantityError, parse_quantity
 from .errors import ManifestError
 
@@ -201,7 +202,7 @@ def decode(obj: dict, kind: str) -> dict:
     out = decoder.struct(body, root, _ROOTS[kind], kind, [], "", 0)
     if decoder.unknown:
         raise decoder.fail("strict decoding error: " +
-                           ", ".join(f'unknown field "{u}"' for u in decoder.unknown))
+                           ", ".join(f"unknown field {quoted(u)}" for u in decoder.unknown))
     return out
 
 
@@ -227,7 +228,7 @@ def decode_metadata(obj: dict, kind: str) -> dict:
     out = decoder.value(meta, ref, kind, ["metadata"], "metadata", 1)
     if decoder.unknown:
         raise decoder.fail("strict decoding error: " +
-                           ", ".join(f'unknown field "{u}"' for u in decoder.unknown))
+                           ", ".join(f"unknown field {quoted(u)}" for u in decoder.unknown))
     return out
 
 

@@ -179,6 +179,8 @@ class Lab:
             for note in pending:
                 if note.startswith("skipped rollback") or self.backend.name != "sim":
                     print(note if note.startswith(("skipped", "note:")) else f"note: {note}")
+                elif note.startswith("the simulator"):      # a whole sentence already
+                    print(f"note: {note}")
                 else:
                     print(f"note: the simulator does not model {note} (ignored)")
             pending.clear()

@@ -212,12 +212,13 @@ def _pod_notes(pod: dict) -> list[str]:
 class Probe:
     kind: str                   # "httpGet", "tcpSocket", "exec", "grpc"
     path: Optional[str]
-    port: Optional[Union[int, str]]
+    port: Optional[Union[int, str]]     # a number or a container port's name, as written
     initial_delay_s: int
     period_s: int
     timeout_s: int
     success_threshold: int
     failure_threshold: int
+    command: tuple = ()         # exec: the argv, as written (every word a string)
 
     @classmethod
     def from_spec(cls, spec: Optional[dict]) -> Optional["Probe"]:
@@ -226,8 +227,11 @@ class Probe:
         kind = next(k for k in ("httpGet", "tcpSocket", "exec", "grpc") if k in spec)
         path = spec["httpGet"].get("path", "/") if kind == "httpGet" else None
         port = spec[kind].get("port") if kind in ("httpGet", "tcpSocket", "grpc") else None
+        command = tuple(str(w) for w in (spec["exec"].get("command") or ())) \
+            if kind == "exec" else ()
         return cls(kind, path, port, spec["initialDelaySeconds"], spec["periodSeconds"],
-                   spec["timeoutSeconds"], spec["successThreshold"], spec["failureThreshold"])
+                   spec["timeoutSeconds"], spec["successThreshold"], spec["failureThreshold"],
+                   command)
 
 
 @dataclass(frozen=True)
@@ -246,9 +250,25 @@ class PodTemplate:
     cpu_m: int                  # requests, millicores
     memory_mi: int              # requests, MiB
     extra_containers: int = 0
+    #: ((name, containerPort, protocol), ...) of every container, in order:
+    #: what a Service's named targetPort resolves against (podutil.FindPort).
+    ports: tuple = ()
+    #: ((name, containerPort), ...) of the first container: what a probe's
+    #: named port resolves against (the kubelet's findPortByName).
+    own_ports: tuple = ()
+    #: Directories the first container can write: /dev/shm always (the
+    #: runtime mounts it read-write), /tmp unless readOnlyRootFilesystem,
+    #: and every volumeMount that is not readOnly.
+    writable_dirs: tuple = ("/dev/shm", "/tmp")
 
     def env_dict(self) -> dict:
         return dict(self.env)
+
+    def container_port(self, name: str, protocol: str = "TCP") -> Optional[int]:
+        """A Service targetPort name → containerPort, as podutil.FindPort: the first
+        port of any container with that name and protocol; None if there is none."""
+        return next((number for port_name, number, proto in self.ports
+                     if port_name == name and proto == protocol), None)
 
 
 def parse_template(template: dict) -> PodTemplate:
@@ -259,6 +279,11 @@ def parse_template(template: dict) -> PodTemplate:
         if "value" in item:
             env.append((item["name"], str(item["value"])))
     requests = (c.get("resources") or {}).get("requests") or {}
+    ports = tuple((p.get("name"), p.get("containerPort"), p.get("protocol", "TCP"))
+                  for container in pod["containers"] for p in container.get("ports") or ())
+    read_only = bool((c.get("securityContext") or {}).get("readOnlyRootFilesystem"))
+    mounts = tuple(m.get("mountPath") for m in c.get("volumeMounts") or ()
+                   if m.get("mountPath") and not m.get("readOnly"))
     return PodTemplate(
         labels=tuple(sorted(((template.get("metadata") or {}).get("labels") or {}).items())),
         container=c["name"], image=c["image"], env=tuple(env),
@@ -270,6 +295,9 @@ def parse_template(template: dict) -> PodTemplate:
         cpu_m=parse_cpu(requests.get("cpu", "0")),
         memory_mi=parse_memory(requests.get("memory", "0")),
         extra_containers=len(pod["containers"]) - 1,
+        ports=ports,
+        own_ports=tuple((p.get("name"), p.get("containerPort")) for p in c.get("ports") or ()),
+        writable_dirs=("/dev/shm", *(() if read_only else ("/tmp",)), *mounts),
     )
 
 

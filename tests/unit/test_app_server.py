@@ -28,8 +28,9 @@ SERVER = Path(__file__).resolve().parents[2] / "cluster" / "app" / "server.py"
 class Server:
     """One server process and the helpers to talk to it."""
 
-    def __init__(self, proc, port, log_path):
+    def __init__(self, proc, port, log_path, ready_file=None):
         self.proc, self.port, self.log_path = proc, port, log_path
+        self.ready_file = Path(ready_file) if ready_file else None
 
     def get(self, path="/", timeout=5):
         """(status, headers, body) of one request on a fresh connection."""
@@ -95,7 +96,8 @@ def start(tmp_path):
         port = free_port()
         full_env = {"PATH": os.environ.get("PATH", ""), "PYTHONDONTWRITEBYTECODE": "1",
                     "VERSION": "9.9", "POD_NAME": "web-test-0", "PORT": str(port),
-                    "STARTUP_SECONDS": "0", "LATENCY_MS": "0"}
+                    "STARTUP_SECONDS": "0", "LATENCY_MS": "0",
+                    "READY_FILE": str(tmp_path / f"ready-{port}")}
         full_env.update({k: str(v) for k, v in env.items() if v is not None})
         for k in [k for k, v in env.items() if v is None]:  # None: leave unset (default)
             full_env.pop(k, None)
@@ -104,7 +106,7 @@ def start(tmp_path):
             proc = subprocess.Popen([sys.executable, str(SERVER)], env=full_env,
                                     stdout=subprocess.DEVNULL, stderr=log)
         procs.append(proc)
-        return Server(proc, port, log_path)
+        return Server(proc, port, log_path, full_env.get("READY_FILE"))
 
     yield _start
     for proc in procs:  # by PID, never by name
@@ -198,8 +200,8 @@ def test_error_rate_fraction_is_seeded_and_repeatable(start):
     # ... which is exactly the draw of the simulator's model of the same pod.
     from releaselab.sim.app import AppConfig, AppProcess
 
-    model = AppProcess(AppConfig.from_env({"ERROR_RATE": "0.3", "SEED": "7"}), 0.0,
-                       AppProcess.rng_seed(AppConfig.from_env({"SEED": "7"}), "web-test-0"))
+    config = AppConfig.from_env({"VERSION": "9.9", "ERROR_RATE": "0.3", "SEED": "7"})
+    model = AppProcess(config, 0.0, AppProcess.rng_seed(config, "web-test-0"))
     assert first == [model.answer(1.0) for _ in range(n)]
 
 
@@ -214,15 +216,70 @@ def test_error_rate_bounds_and_probes_never_fail(start):
     ("SHUTDOWN", "later"), ("PORT", "http"), ("PORT", "70000"),
     ("STARTUP_SECONDS", "-1"), ("LATENCY_MS", "fast"), ("NEVER_READY", "yes"),
     ("DRAIN_SECONDS", "inf"), ("SEED", "1.5"), ("VERSION", ""),
+    # values it cannot honour (they overflowed a sleep or a wait later on)
+    ("STARTUP_SECONDS", "1e10"), ("LATENCY_MS", "1e300"), ("DRAIN_SECONDS", "1e300"),
+    ("STARTUP_SECONDS", "3600.5"), ("LATENCY_MS", "600001"), ("READY_FILE", "ready"),
 ])
 def test_bad_value_stops_the_server_with_a_one_line_message(name, value):
     env = {"PATH": os.environ.get("PATH", ""), "VERSION": "1.0", name: value}
     proc = subprocess.run([sys.executable, str(SERVER)], env=env, capture_output=True,
                           text=True, timeout=10)
-    assert proc.returncode != 0
+    assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr
     assert name in lines[0] and "accepts" in lines[0]
+    # The simulator's model of the server refuses the same value with the same words.
+    from releaselab.sim.app import AppConfig, BadAppConfig
+
+    with pytest.raises(BadAppConfig) as refused:
+        AppConfig.from_env({"VERSION": "1.0", name: value})
+    assert lines[0] == f"releaselab/web: {refused.value}"
+
+
+def _server_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("releaselab_web_server", SERVER)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+EDGES = [("STARTUP_SECONDS", v) for v in ("0", "3600", "3600.000001", "1e3", " 5 ", "1_0", "-0")] \
+    + [("LATENCY_MS", v) for v in ("600000", "600000.1", "0.5", "infinity", "-inf")] \
+    + [("DRAIN_SECONDS", v) for v in ("3600", "3601", "")] \
+    + [("ERROR_RATE", v) for v in ("0", "1", "1.0000001", "-0.0")] \
+    + [("PORT", v) for v in ("1", "65535", "0", "8080.0", " 80")] \
+    + [("SEED", v) for v in ("-7", "1e3", "0x10", "9" * 20)] \
+    + [("NEVER_READY", v) for v in ("0", "1", "true")] \
+    + [("SHUTDOWN", v) for v in ("graceful", "Immediate", "ignore")] \
+    + [("READY_FILE", v) for v in ("/dev/shm/ready", "/tmp/x", "tmp/x", "")] \
+    + [("VERSION", v) for v in ("3.0", " ", "\t")]
+
+
+@pytest.mark.parametrize("name,value", EDGES)
+def test_model_and_server_accept_and_refuse_the_same_values(name, value):
+    # The README table's ranges, checked edge by edge on both implementations.
+    from releaselab.sim.app import AppConfig, BadAppConfig
+
+    server = _server_module()
+    env = {"VERSION": "1.0", name: value}
+    try:
+        cfg = server.parse_config(env)
+        real = None
+    except server.ConfigError as error:
+        real = str(error)
+    try:
+        model = AppConfig.from_env(env)
+        mine = None
+    except BadAppConfig as error:
+        mine = str(error)
+    assert mine == real, (name, value)
+    if real is None:
+        assert (model.port, model.startup_s, model.error_rate, model.latency_ms, model.drain_s,
+                model.seed, model.never_ready, model.shutdown, model.ready_file) == (
+            cfg.port, cfg.startup_seconds, cfg.error_rate, cfg.latency_ms, cfg.drain_seconds,
+            cfg.seed, cfg.never_ready, cfg.shutdown, cfg.ready_file)
 
 
 def test_sigterm_graceful_finishes_in_flight_and_refuses_new(start):
@@ -307,3 +364,143 @@ def test_port_in_use_stops_the_server_with_one_line(start):
         server = start(wait=False, PORT=taken.getsockname()[1])
         assert server.proc.wait(timeout=5) == 1
     assert "cannot listen on port" in server.log().splitlines()[-1]
+
+
+def raw_exchange(server, data: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(data)
+        chunks = []
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+
+
+@pytest.mark.parametrize("request_bytes,status", [
+    (b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n", 404),
+    (b"DELETE / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", 501),
+    (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", 405),
+    (b"GARBAGE\r\n\r\n", 400),
+    (b"GET /" + b"a" * 70000 + b" HTTP/1.1\r\n\r\n", 414),
+    (b"GET / HTTP/1.1\r\nX-Big: " + b"b" * 70000 + b"\r\n\r\n", 431),
+    (b"GET / HTTP/2.0\r\n\r\n", 505),
+])
+def test_every_answer_carries_x_version_errors_included(start, request_bytes, status):
+    server = start(VERSION="4.2")
+    answer = raw_exchange(server, request_bytes)
+    head = answer.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
+    assert head[0].split()[1] == str(status), head[0]
+    assert "X-Version: 4.2" in head[1:], head
+
+
+def test_ready_file_exists_exactly_while_the_server_accepts(start):
+    server = start(wait=False, STARTUP_SECONDS=0.5, SHUTDOWN="graceful")
+    server.ready_file.write_text("left by an earlier run\n")
+    deadline = time.monotonic() + 5
+    while "starting" not in server.log():      # the stale file goes at start
+        assert time.monotonic() < deadline, server.log()
+        time.sleep(0.02)
+    time.sleep(0.1)
+    assert server.refuses() and not server.ready_file.exists()
+    server.wait_serving()
+    deadline = time.monotonic() + 2
+    while not server.ready_file.exists():        # written right after listen()
+        assert time.monotonic() < deadline, server.log()
+        time.sleep(0.01)
+    assert server.ready_file.read_text().startswith("9.9 listening on port")
+    # `cat READY_FILE` as an exec probe would run it: exit code 0 now ...
+    assert subprocess.run(["cat", str(server.ready_file)], capture_output=True).returncode == 0
+    server.terminate()
+    assert server.proc.wait(timeout=5) == 0
+    # ... and 1 once SIGTERM closed the listener.
+    assert not server.ready_file.exists()
+    assert subprocess.run(["cat", str(server.ready_file)], capture_output=True).returncode == 1
+
+
+def test_never_ready_writes_no_ready_file_and_ignore_keeps_it(start):
+    never = start(NEVER_READY=1)
+    time.sleep(0.2)
+    assert not never.ready_file.exists()
+    ignoring = start(SHUTDOWN="ignore")
+    time.sleep(0.2)
+    assert ignoring.ready_file.exists()
+    ignoring.terminate()
+    time.sleep(0.3)
+    assert ignoring.ready_file.exists() and ignoring.get("/")[0] == 200   # still serving
+
+
+def test_unwritable_ready_file_is_one_log_line_and_the_server_serves(start, tmp_path):
+    server = start(READY_FILE=str(tmp_path / "no-such-dir" / "ready"))
+    assert server.get("/")[0] == 200
+    assert any("cannot write READY_FILE" in line for line in server.log().splitlines())
+
+
+@pytest.mark.parametrize("shutdown", ["graceful", "ignore"])
+def test_sigint_ends_it_like_sigterm_immediate_without_a_traceback(start, shutdown):
+    server = start(SHUTDOWN=shutdown, LATENCY_MS=1500)
+    sock = server.send_raw_get()
+    time.sleep(0.3)
+    os.kill(server.proc.pid, signal.SIGINT)
+    with sock, pytest.raises(ConnectionResetError):   # in flight: reset, as immediate does
+        sock.recv(1024)
+    assert server.proc.wait(timeout=2) == 128 + signal.SIGINT
+    log = server.log()
+    assert "Traceback" not in log and "KeyboardInterrupt" not in log
+    assert "SIGINT: exiting immediately, cutting 1 in flight" in log
+    assert not server.ready_file.exists()
+
+
+def test_sigint_during_startup_ends_it_quietly(start):
+    server = start(wait=False, STARTUP_SECONDS=5)
+    deadline = time.monotonic() + 5
+    while "starting" not in server.log():
+        assert time.monotonic() < deadline and server.proc.poll() is None, server.log()
+        time.sleep(0.02)
+    os.kill(server.proc.pid, signal.SIGINT)
+    assert server.proc.wait(timeout=2) == 128 + signal.SIGINT
+    assert "Traceback" not in server.log()
+
+
+# The exec commands the simulator models, run for real against the real server's
+# READY_FILE (a local shell, as the kubelet's ExecSync runs them in the container):
+# the exit status must be the model's, before the server listens, while it
+# serves, and after SIGTERM.
+EXEC_COMMANDS = [["cat", "{ready}"], ["test", "-f", "{ready}"], ["test", "-e", "{ready}"],
+                 ["[", "-f", "{ready}", "]"], ["test", "!", "-e", "{ready}"],
+                 ["sh", "-c", "test -f {ready} && cat {ready}"],
+                 ["sh", "-c", "cat {ready} || exit 3"], ["true"], ["false"],
+                 ["sh", "-c", "test -s {ready}; exit"]]
+
+
+def test_exec_commands_agree_with_the_simulators_model(start):
+    from releaselab.sim import execprobe
+
+    server = start(wait=False, STARTUP_SECONDS=0.6, SHUTDOWN="graceful")
+    ready = str(server.ready_file)
+
+    def compare(state: str, listening: bool) -> None:
+        present = server.ready_file.exists()
+        for template in EXEC_COMMANDS:
+            command = [word.replace("{ready}", ready) for word in template]
+            real = subprocess.run(command, capture_output=True, timeout=5).returncode
+
+            def files(path):
+                kind = execprobe.path_kind(path, ready, present)
+                return None if kind == execprobe.UNKNOWN else kind
+
+            model = execprobe.run(command, 1, files, listening)
+            assert model.ok == (real == 0), (state, command, real, model)
+
+    deadline = time.monotonic() + 5
+    while "starting" not in server.log():
+        assert time.monotonic() < deadline, server.log()
+        time.sleep(0.02)
+    compare("before it listens", listening=False)
+    server.wait_serving()
+    time.sleep(0.1)
+    assert server.ready_file.exists()
+    compare("while it serves", listening=True)
+    server.terminate()
+    assert server.proc.wait(timeout=5) == 0
+    compare("after SIGTERM", listening=False)

@@ -615,7 +615,8 @@ def test_readme_table_is_what_the_server_implements():
               "NEVER_READY": "1" if cfg.never_ready else "0", "SHUTDOWN": cfg.shutdown,
               "DRAIN_SECONDS": cfg.drain_seconds, "SEED": cfg.seed,
               "SCHEMA": cfg.state.schema, "MIGRATE": cfg.state.migrate,
-              "SESSION_STORE": cfg.state.session_store}
+              "SESSION_STORE": cfg.state.session_store,
+              "READY_FILE": cfg.ready_file}
     for name, default in literal.items():
         assert str(fields[name]) in (default, f"{default}.0"), name
 

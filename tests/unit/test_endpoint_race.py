@@ -130,14 +130,34 @@ def test_a_slower_kube_proxy_needs_a_longer_hook():
     assert all(n > 0 for n in short) and long == [0] * len(SEEDS)
 
 
-def test_sigkill_cuts_long_requests_and_a_longer_grace_fixes_it():
+def test_short_grace_gets_the_kubelets_two_second_minimum_as_on_the_real_cluster():
+    # Issue #10's real run: grace 2 s < 1 s hook + 3 s requests, yet the kubelet
+    # kept each old pod 3.3-4.3 s after its deletion and cut no request:
+    # killContainer gives SIGTERM at least 2 s after the hook (so SIGKILL comes
+    # at ~3.1 s, not 2.1 s), and by then requests accepted before kube-proxy
+    # dropped the pod have (almost all) finished.  (The simulator used to cut
+    # 18-34 here.)
     settings = sh.shutdown_settings("shutdown/short-grace.yaml")
     assert settings.grace_s < settings.prestop_s + settings.latency_ms / 1000
     for seed in SEEDS:
-        run, _ = measure("shutdown/short-grace.yaml", seed, timeout_s=5.0)
+        lab = Lab(echo=False, seed=seed)
+        run, _ = sh.rollout_under_traffic(lab, "shutdown/short-grace.yaml", rps=20, timeout_s=5.0)
+        old = [p for p in lab.timeline.pods if p.version == "3.0"]
+        for pod in old:
+            # SIGKILL at kill start + 1 s hook + 2 s, then the sandbox goes.
+            assert 3.0 <= pod.gone - pod.terminating <= 4.3, (seed, pod.gone - pod.terminating)
         resets = sum(1 for q in run.requests if q.error == "reset")
-        assert resets > 0 and resets == run.failed, seed
-        fixed, _ = measure(sh.variant("shutdown/short-grace.yaml", grace=10), seed, timeout_s=5.0)
+        assert resets == run.failed <= 5, (seed, run.failed)
+
+
+def test_sigkill_cuts_requests_longer_than_the_minimum_and_a_longer_grace_fixes_it():
+    # 4.5 s requests outlast even the 2 s the kubelet grants after the hook.
+    slow = sh.variant("shutdown/short-grace.yaml", env={"LATENCY_MS": 4500})
+    for seed in SEEDS:
+        run, _ = measure(slow, seed, timeout_s=5.0)
+        resets = sum(1 for q in run.requests if q.error == "reset")
+        assert resets >= 10 and resets == run.failed, (seed, resets)
+        fixed, _ = measure(sh.variant(slow, grace=10), seed, timeout_s=5.0)
         assert fixed.failed == 0, seed
 
 
@@ -166,3 +186,55 @@ def test_endpoint_conditions_follow_a_deleted_pod_with_a_hook():
     assert sh.endpoint_conditions(lab, pod)["serving"] is False
     lab.wait(1.0)
     assert sh.endpoint_conditions(lab, pod) is None
+
+
+def test_kube_proxy_min_sync_period_widens_the_window_to_a_range():
+    # kube-proxy's sync runner: 2 syncs in a burst, then one per minSyncPeriod.
+    # With kind's 1 s, a deletion that comes third in a burst of slice changes
+    # waits for the next token: deleted pods keep receiving traffic from 0.30 s
+    # up to ~1.3 s after their deletion (issue #10's real run: up to ~1 s).
+    profile = {"proxy_min_sync_s": 1.0}
+    timing = KIND_LIKE.with_overrides(profile)
+    assert timing.endpoint_propagation_max_s == pytest.approx(1.30)
+    windows = []
+    for seed in SEEDS:
+        lab = Lab(echo=False, seed=seed, profile=profile)
+        run, _ = sh.rollout_under_traffic(lab, "shutdown/prestop.yaml", rps=400)
+        for pod in (p for p in lab.timeline.pods if p.version == "3.0"):
+            windows.append(max(q.t for q in run.requests if q.pod == pod.name) - pod.terminating)
+    low, _ = REFERENCE["endpoint_propagation_s"]
+    assert all(low - 0.05 <= w <= timing.endpoint_propagation_max_s + 0.05 for w in windows)
+    assert max(windows) > 0.6, windows      # some deletions waited for a token
+    # The default profile syncs on every change: always the measured 0.30 s.
+    assert KIND_LIKE.proxy_min_sync_s == 0
+
+
+def test_a_lone_change_is_synced_at_once_even_with_a_min_sync_period():
+    # The reference's selector switch: one slice change, no burst → 0.30 s.
+    lab = Lab(echo=False, seed=1, profile={"proxy_min_sync_s": 1.0})
+    lab.apply("shutdown/prestop.yaml")
+    lab.wait_available("web")
+    lab.wait(5)                                  # the token bucket refills
+    pod = lab.pods()[0]["name"]
+    with lab.traffic(rps=400) as run:
+        lab.wait(1)
+        deleted = lab.now()
+        lab.delete("Pod", pod)
+        lab.wait(3)
+    last = max(q.t for q in run.requests if q.pod == pod)
+    low, high = REFERENCE["endpoint_propagation_s"]
+    assert low - 0.05 <= last - deleted <= high
+
+
+def test_the_endpointslice_lags_the_pod_by_the_controllers_delay():
+    # The slice (the API object and what kube-proxy reads) changes endpointslice_s
+    # after the pod does, never at the same instant.
+    lab = Lab(echo=False, seed=3)
+    lab.apply("shutdown/prestop.yaml")
+    lab.wait_available("web")
+    pod = lab.pods()[0]["name"]
+    lab.delete("Pod", pod)
+    assert sh.endpoint_conditions(lab, pod) == {"ready": True, "serving": True,
+                                                "terminating": False}
+    lab.wait(KIND_LIKE.endpointslice_s + 0.001)
+    assert sh.endpoint_conditions(lab, pod)["terminating"] is True

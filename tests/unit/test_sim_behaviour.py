@@ -188,25 +188,32 @@ def test_error_rate_of_a_bad_image():
 @pytest.mark.parametrize("env, error", [({"ERROR_RATE": "lots"}, "ERROR_RATE"),
                                         ({"SHUTDOWN": "later"}, "SHUTDOWN"),
                                         ({"NEVER_READY": "yes"}, "NEVER_READY"),
-                                        ({"ERROR_RATE": "1.5"}, "between 0 and 1")])
+                                        ({"ERROR_RATE": "1.5"}, "a fraction from 0 to 1"),
+                                        ({"STARTUP_SECONDS": "1e10"}, "from 0 to 3600"),
+                                        ({"VERSION": " "}, "VERSION")])
 def test_app_model_rejects_what_the_server_rejects(env, error):
+    # (tests/unit/test_app_server.py runs the same values through the real server)
     with pytest.raises(BadAppConfig, match=error):
-        AppConfig.from_env(env)
+        AppConfig.from_env({"VERSION": "1.0", **env})
+
+
+def app_config(**env) -> AppConfig:
+    return AppConfig.from_env({"VERSION": "1.0", **env})
 
 
 def test_app_model_shutdown_modes():
-    config = AppConfig.from_env({"STARTUP_SECONDS": "1", "LATENCY_MS": "5"})
+    config = app_config(STARTUP_SECONDS="1", LATENCY_MS="5")
     app = AppProcess(config, 0.0, "x")
     assert not app.listening(0.5) and app.listening(1.0)
     app.track(10.004, 7, 10.0)              # a request in flight at SIGTERM
     assert app.sigterm(10.0) == pytest.approx(10.004)   # graceful: exits when it is done
     assert not app.listening(10.001)        # ... and refuses new connections at once
-    immediate = AppProcess(AppConfig.from_env({"SHUTDOWN": "immediate"}), 0.0, "y")
+    immediate = AppProcess(app_config(SHUTDOWN="immediate"), 0.0, "y")
     immediate.track(10.004, 3, 10.0)
     assert immediate.sigterm(10.0) == 10.0 and immediate.exit(10.0) == [3]   # cut: a reset
-    ignore = AppProcess(AppConfig.from_env({"SHUTDOWN": "ignore"}), 0.0, "z")
+    ignore = AppProcess(app_config(SHUTDOWN="ignore"), 0.0, "z")
     assert ignore.sigterm(10.0) is None and ignore.listening(20.0)
-    never = AppProcess(AppConfig.from_env({"NEVER_READY": "1"}), 0.0, "n")
+    never = AppProcess(app_config(NEVER_READY="1"), 0.0, "n")
     assert never.probe(5.0, "/readyz", "httpGet", 1) == (False, "HTTP probe failed with statuscode: 503")
     assert never.probe(5.0, "/healthz", "httpGet", 1) == (True, "")
 
@@ -219,7 +226,7 @@ def test_different_seeds_name_pods_differently_same_seed_same_names():
 def test_timing_profile_overrides_are_checked():
     with pytest.raises(UsageError, match="unknown timing profile field"):
         Lab(profile={"proxy_sync": 1})
-    with pytest.raises(UsageError, match=">= 0"):
+    with pytest.raises(UsageError, match="from 0 to 3600"):
         Lab(profile={"proxy_sync_s": -1})
     slow = Lab(profile={"proxy_sync_s": 2.0}).backend.profile
     assert slow.endpoint_propagation_s == pytest.approx(2.05)

@@ -13,23 +13,37 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Optional
 
+from . import execprobe
 from .appstate import AppState, StartFailed, StateConfig, StateError
 
 GRACEFUL, IMMEDIATE, IGNORE = "graceful", "immediate", "ignore"
 
-DEFAULTS = {"VERSION": "unknown", "STARTUP_SECONDS": "1", "ERROR_RATE": "0", "LATENCY_MS": "5",
-            "NEVER_READY": "0", "SHUTDOWN": GRACEFUL, "DRAIN_SECONDS": "5", "SEED": "0",
-            "PORT": "8080"}
-
-
 #: What the server answers (cluster/app/README.md); any other path is a 404.
 PATHS = ("/", "/healthz", "/readyz")
 PORT = 8080
-PORT_NAME = "http"
+#: The file the server creates once it listens (unless NEVER_READY=1) and
+#: removes when it stops accepting (cluster/app/server.py READY_FILE).
+READY_FILE = "/dev/shm/ready"
+
+#: The README table's defaults (VERSION has none: every image bakes its own).
+DEFAULTS = {"STARTUP_SECONDS": "1", "ERROR_RATE": "0", "LATENCY_MS": "5", "NEVER_READY": "0",
+            "SHUTDOWN": GRACEFUL, "DRAIN_SECONDS": "5", "SEED": "0", "PORT": str(PORT),
+            "READY_FILE": READY_FILE}
+
+# The ranges and words of cluster/app/server.py's parse_config, row by row
+# (tests/unit/test_app_server.py checks both accept and refuse the same values).
+_SECONDS = "a number of seconds from 0 to 3600"
+_MILLISECONDS = "a number of milliseconds from 0 to 600000"
 
 
 class BadAppConfig(ValueError):
-    """The process would exit at start with this one-line message."""
+    """The process would exit at start (code 2) with this one-line message."""
+
+    def __init__(self, name: str, value: Optional[str] = None, accepts: Optional[str] = None):
+        # (name, value, accepts) for a README variable, as the server words it;
+        # a finished sentence (a state setting, a migration that cannot run) alone.
+        super().__init__(name if accepts is None else
+                         f"{name}={value!r} is invalid: {name} accepts {accepts}")
 
 
 @dataclass(frozen=True)
@@ -42,49 +56,72 @@ class AppConfig:
     shutdown: str
     drain_s: float
     seed: int
-    state: StateConfig = StateConfig()     # DATABASE_URL, SCHEMA, MIGRATE, SESSION_STORE, ...
+    port: int = PORT
+    ready_file: str = READY_FILE
+    state: StateConfig = StateConfig()    # DATABASE_URL, SCHEMA, MIGRATE, SESSION_STORE, ...
 
     @classmethod
     def from_env(cls, env: dict) -> "AppConfig":
-        merged = {**DEFAULTS, **env}
-
-        def number(name: str, low: float, high: Optional[float] = None) -> float:
-            try:
-                value = float(merged[name])
-            except ValueError:
-                raise BadAppConfig(f"{name}={merged[name]!r}: expected a number") from None
-            if not math.isfinite(value):
-                raise BadAppConfig(f"{name}={merged[name]!r}: expected a finite number")
-            if value < low or (high is not None and value > high):
-                bound = f"between {low:g} and {high:g}" if high is not None else f">= {low:g}"
-                raise BadAppConfig(f"{name}={merged[name]!r}: expected a number {bound}")
-            return value
-
-        shutdown = merged["SHUTDOWN"]
-        if shutdown not in (GRACEFUL, IMMEDIATE, IGNORE):
-            raise BadAppConfig(f"SHUTDOWN={shutdown!r}: expected graceful, immediate or ignore")
-        if merged["NEVER_READY"] not in ("0", "1"):
-            raise BadAppConfig(f"NEVER_READY={merged['NEVER_READY']!r}: expected 0 or 1")
+        """The README's variables, refused exactly where the real server refuses them."""
+        env = {"VERSION": "", **DEFAULTS, **env}
+        for name, valid, accepts in _WORDS:
+            if not valid(env[name]):
+                raise BadAppConfig(name, env[name], accepts)
+        version, never_ready, shutdown = env["VERSION"], env["NEVER_READY"], env["SHUTDOWN"]
+        numbers = {field: _number(env[name], name, convert, accepts, low, high)
+                   for field, name, convert, accepts, low, high in _NUMBERS}
+        ready_file = env["READY_FILE"]
+        if not ready_file.startswith("/") or "\0" in ready_file:
+            raise BadAppConfig("READY_FILE", ready_file, "an absolute path")
         try:
-            seed = int(merged["SEED"])
-        except ValueError:
-            raise BadAppConfig(f"SEED={merged['SEED']!r}: expected an integer") from None
-        try:
-            state = StateConfig.from_env(merged)
+            state = StateConfig.from_env(env)
         except StateError as exc:
             raise BadAppConfig(str(exc)) from None
-        return cls(version=merged["VERSION"], startup_s=number("STARTUP_SECONDS", 0),
-                   error_rate=number("ERROR_RATE", 0, 1), latency_ms=number("LATENCY_MS", 0),
-                   never_ready=merged["NEVER_READY"] == "1", shutdown=shutdown,
-                   drain_s=number("DRAIN_SECONDS", 0), seed=seed, state=state)
+        return cls(version=version, never_ready=never_ready == "1", shutdown=shutdown,
+                   ready_file=ready_file, state=state, **numbers)
+
+
+#: The rows checked first, in the server's order: (variable, test, what it accepts).
+_WORDS = (
+    ("VERSION", lambda value: bool(value.strip()), "a non-empty string (baked per image)"),
+    ("NEVER_READY", ("0", "1").__contains__, "0 or 1"),
+    ("SHUTDOWN", (GRACEFUL, IMMEDIATE, IGNORE).__contains__, "graceful | immediate | ignore"),
+)
+
+#: The numeric rows, in the server's order: (field, variable, type, what it
+#: accepts, lowest, highest).  Example: STARTUP_SECONDS=1e10 is a float above
+#: 3600, so the model crash-loops the pod as the server exits 2 at start.
+_NUMBERS = (
+    ("port", "PORT", int, "a port number from 1 to 65535", 1, 65535),
+    ("startup_s", "STARTUP_SECONDS", float, _SECONDS, 0, 3600),
+    ("error_rate", "ERROR_RATE", float, "a fraction from 0 to 1", 0, 1),
+    ("latency_ms", "LATENCY_MS", float, _MILLISECONDS, 0, 600_000),
+    ("drain_s", "DRAIN_SECONDS", float, _SECONDS, 0, 3600),
+    ("seed", "SEED", int, "an integer", -math.inf, math.inf),
+)
+
+
+def _number(raw: str, name: str, convert, accepts: str, low: float, high: float):
+    try:
+        value = convert(raw)
+    except ValueError:
+        value = math.nan            # refused just below, like nan itself
+    # nan fails every comparison; inf parses as a float but means nothing here.
+    if math.isinf(value) or not low <= value <= high:
+        raise BadAppConfig(name, raw, accepts)
+    return value
 
 
 class AppProcess:
     """One run of the server process inside a container."""
 
     def __init__(self, config: AppConfig, started_at: float, rng_seed: str, data=None,
-                 pod: str = ""):
+                 pod: str = "", ready_file_writable: bool = True):
         self.config = config
+        # The server writes READY_FILE once it listens; where the container
+        # cannot write (a read-only root filesystem outside /dev/shm and the
+        # volumes) it logs one line and the file never appears.
+        self.ready_file_writable = ready_file_writable
         self.started_at = started_at
         self.listen_at = started_at + config.startup_s
         self.closed_at: Optional[float] = None     # listening socket closed (SIGTERM)
@@ -115,11 +152,26 @@ class AppProcess:
     def alive(self, t: float) -> bool:
         return self.exited_at is None or t < self.exited_at
 
+    def ready_file_present(self, t: float) -> bool:
+        """READY_FILE exists: written at listen (unless NEVER_READY=1), removed at close."""
+        return self.ready_file_writable and not self.config.never_ready and self.listening(t)
+
+    def exec_probe(self, t: float, command: tuple, timeout_s: float) -> execprobe.ExecResult:
+        """An exec probe's command run in this process's container at t."""
+        ready = self.ready_file_present(t)
+
+        def files(path: str) -> Optional[str]:
+            kind = execprobe.path_kind(path, self.config.ready_file, ready)
+            return None if kind == execprobe.UNKNOWN else kind
+
+        return execprobe.run(command, timeout_s, files, self.listening(t))
+
     def probe(self, t: float, path: Optional[str], kind: str, timeout_s: float,
               port_ok: bool = True) -> tuple[bool, str]:
-        """(success, message) of a probe sent at t, as the kubelet would report it."""
-        if kind == "exec":
-            return self.alive(t), "exec"
+        """(success, message) of an httpGet / tcpSocket / grpc probe sent at t.
+
+        ``port_ok`` is False when the probe's port is not the one the app
+        listens on: the connection is refused, as for a closed port."""
         if not self.listening(t) or not port_ok:
             return False, "connect: connection refused"
         if kind == "tcpSocket":

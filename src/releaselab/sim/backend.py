@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import copy
+import math
 from typing import Callable, Optional
 
 from .. import rollout as r
 from .._fielderrors import go_value
 from ..errors import ManifestError, NotFoundError, UsageError
 from ..kube._guard import MANAGED_BY_KEY, MANAGED_BY_VALUE
-from ..manifests import Notes, load_images, validate
+from ..manifests import Notes, load_images, parse_cpu, parse_memory, parse_template, validate
 from ..timeline import Timeline
+from . import execprobe
+from .app import READY_FILE
 from .cluster import Cluster
 from .objects import Deployment, GatewayObject, Service
 from .patch import strategic_merge
@@ -18,6 +21,34 @@ from .profile import KIND_LIKE, TimingProfile
 from ..workload import check_users
 from .traffic import TrafficSource
 from .users import UserTraffic
+
+#: Constructor ranges.  5,000 nodes is the largest cluster Kubernetes
+#: supports ("Considerations for large clusters"); a node's cpu and memory
+#: span a 1-core / 1 GiB kind node to a large server.
+MAX_WORKERS = 5000
+NODE_CPU_M = (100, 1_024_000, "100m to 1024")          # millicores
+NODE_MEMORY_MI = (128, 16 * 1024 ** 2, "128Mi to 16Ti")  # MiB
+
+
+def _node_quantity(name: str, value, parse, bounds: tuple, what: str, example: str) -> int:
+    """A node's capacity given as a Kubernetes quantity, checked against ``bounds``."""
+    low, high, said = bounds
+    problem = f"{name}={value!r}: must be a {what} quantity from {said}, e.g. {example}"
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise UsageError(problem)
+    try:
+        amount = parse(value)
+    except (ManifestError, ValueError, OverflowError):
+        raise UsageError(problem) from None
+    if not low <= amount <= high:
+        raise UsageError(problem)
+    return amount
+
+
+def _finite(value) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
+
 
 KINDS = ("Deployment", "ReplicaSet", "Pod", "Service", "EndpointSlice", "Event", "Gateway",
          "HTTPRoute", "StatefulSet", "PersistentVolumeClaim")
@@ -31,29 +62,62 @@ class SimBackend:
     def __init__(self, seed: int = 0, profile: "TimingProfile | dict | None" = None,
                  workers: int = 2, node_cpu: str = "4", node_memory: str = "8Gi",
                  images: Optional[dict] = None):
-        from ..manifests import parse_cpu, parse_memory
-
-        if not isinstance(seed, int):
+        if not isinstance(seed, int) or isinstance(seed, bool):
             raise UsageError(f"seed={seed!r}: must be an integer")
-        if not isinstance(workers, int) or workers < 1:
-            raise UsageError(f"workers={workers!r}: a cluster needs at least 1 worker node")
+        if not isinstance(workers, int) or isinstance(workers, bool) \
+                or not 1 <= workers <= MAX_WORKERS:
+            raise UsageError(f"workers={workers!r}: must be a whole number of worker nodes from 1 "
+                             f"to {MAX_WORKERS:,} (Kubernetes' largest supported cluster)")
+        cpu_m = _node_quantity("node_cpu", node_cpu, parse_cpu, NODE_CPU_M, "cpu", "4 or 500m")
+        memory_mi = _node_quantity("node_memory", node_memory, parse_memory, NODE_MEMORY_MI,
+                                   "memory", "8Gi or 512Mi")
         self.timeline = Timeline()
         self.profile = KIND_LIKE.with_overrides(profile)
         self.cluster = Cluster(seed=seed, profile=self.profile,
                                images=images if images is not None else load_images(),
-                               workers=workers, node_cpu_m=parse_cpu(node_cpu),
-                               node_memory_mi=parse_memory(node_memory), timeline=self.timeline)
+                               workers=workers, node_cpu_m=cpu_m, node_memory_mi=memory_mi,
+                               timeline=self.timeline)
         self.notes = Notes()
         self.pending_notes: list[str] = []
+        self._probes_noted: set = set()
         self._traffic: list[TrafficSource] = []
+
+    # -- notes ----------------------------------------------------------------------------
+    @property
+    def pending_notes(self) -> list[str]:
+        """What the reader must be told (Lab prints and clears it): fields the simulator does
+        not model and exec probe commands it cannot run — each once per Lab."""
+        self._note_exec_probes()
+        return self._pending_notes
+
+    @pending_notes.setter
+    def pending_notes(self, value: list[str]) -> None:
+        self._pending_notes = value
+
+    def _note_exec_probes(self) -> None:
+        for d in self.cluster.deployments.values():
+            key = (d.name, d.generation)
+            if key in self._probes_noted:
+                continue
+            self._probes_noted.add(key)
+            try:
+                template = parse_template(d.template)
+            except ManifestError:
+                continue        # refused where it is applied; nothing to note here
+            env = {**self.cluster.images.get(template.image, {}), **template.env_dict()}
+            ready_file = env.get("READY_FILE", READY_FILE)
+            for probe in (template.startup, template.readiness, template.liveness):
+                if probe is not None and probe.kind == "exec":
+                    self._pending_notes += self.notes.new(
+                        execprobe.notes(probe.command, ready_file, template.image))
 
     # -- time -----------------------------------------------------------------------------
     def now(self) -> float:
         return self.cluster.kernel.now
 
     def wait(self, until: Optional[Callable[[], bool]] = None, timeout: float = 60.0) -> bool:
-        if timeout < 0:
-            raise UsageError(f"timeout={timeout}: must be >= 0 seconds")
+        if not _finite(timeout) or timeout < 0:
+            raise UsageError(f"timeout={timeout!r}: must be a finite number of seconds >= 0")
         kernel = self.cluster.kernel
         if until is None:
             kernel.run_until(kernel.now + timeout)
@@ -259,8 +323,11 @@ class SimBackend:
     def start_traffic(self, target: str, rps: float, *, poisson: bool = False,
                       timeout_s: float = 1.0, users: int = 0,
                       workload: str = "shop") -> TrafficSource:
-        if not isinstance(rps, (int, float)) or rps <= 0:
-            raise UsageError(f"rps={rps!r}: the request rate must be a positive number")
+        if not _finite(rps) or rps <= 0:
+            raise UsageError(f"rps={rps!r}: the request rate must be a finite number > 0")
+        if not _finite(timeout_s) or timeout_s <= 0:
+            raise UsageError(f"timeout_s={timeout_s!r}: the client timeout must be a finite "
+                             "number of seconds > 0")
         c = self.cluster
         name = target.split("/", 1)[1] if target.startswith("gateway/") else target
         store = c.gateways if target.startswith("gateway/") else c.services

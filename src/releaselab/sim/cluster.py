@@ -8,6 +8,7 @@ timing profile — the same shape as informers and work queues.
 from __future__ import annotations
 
 import copy
+import heapq
 import random
 from typing import Iterable, Optional
 
@@ -61,7 +62,18 @@ class Cluster:
         #: called with a request's index when a dying server cuts it (user traffic undoes it)
         self.cut_hooks: list = []
         self._seq = 0
-        self._pending: list[Pod] = []
+        #: pods no node could take, oldest first (an ordered set)
+        self._pending: dict[Pod, None] = {}
+        self._retry_queued = False
+        self._node_by_name = {n.name: n for n in self.nodes}
+        #: (LeastAllocated score, index, version) of every schedulable node; stale
+        #: entries (an older version) are skipped — a heap instead of a scan of
+        #: every node per pod (5,000 nodes x 100,000 pods).
+        self._node_heap: list = []
+        for n in self.nodes:
+            self._push_node(n)
+        #: deployment → node → its active pods there (getPodsRankedByRelatedPodsOnSameNode)
+        self.colocated: dict[str, dict[str, int]] = {}
         #: bumped by every change a waiter could be waiting for (cheap "did anything happen?")
         self.changes = 0
 
@@ -77,9 +89,6 @@ class Cluster:
         return template_hash(template)
 
     # -- ReplicaSets -------------------------------------------------------------------------
-    def replicasets_in_order(self) -> list[ReplicaSet]:
-        return sorted(self.replicasets.values(), key=lambda rs: rs.seq)
-
     def replicasets_of(self, deployment: str) -> list[ReplicaSet]:
         return sorted((rs for rs in self.replicasets.values() if rs.deployment == deployment),
                       key=lambda rs: rs.seq)
@@ -123,11 +132,11 @@ class Cluster:
 
     def rs_min_ready_changed(self, d: Deployment) -> None:
         for rs in self.replicasets_of(d.name):
-            rs.min_ready_s = d.spec.get("minReadySeconds", 0)
+            rs.min_ready_changed(d.spec.get("minReadySeconds", 0), self.kernel.now)
             self.replicaset_controller.update_status_later(rs)
 
     def node(self, name: Optional[str]) -> Node:
-        return next(n for n in self.nodes if n.name == name)
+        return self._node_by_name[name]
 
     # -- pods ---------------------------------------------------------------------------------
     def live_pods(self) -> Iterable[Pod]:
@@ -143,8 +152,9 @@ class Cluster:
                                                  created=round(self.kernel.now, 6)))
         seq = self.next_seq()
         pod = Pod(name=name, rs=rs, record=record, ip="", uid=self.uid(), seq=seq)
-        rs.pods.append(pod)
+        rs.pods[pod] = None
         self.pods[name] = pod
+        rs.recount(pod)
         self.kernel.after(self.profile.schedule_s, self._schedule, pod)
         return pod
 
@@ -152,29 +162,73 @@ class Cluster:
         if pod.gone or pod.deleting is not None or pod.node is not None:
             return
         need_cpu, need_mem = pod.template.cpu_m, pod.template.memory_mi
-        fits = [n for n in self.nodes if n.schedulable and n.pods < n.max_pods
-                and n.used_cpu_m + need_cpu <= n.cpu_m and n.used_memory_mi + need_mem <= n.memory_mi]
-        if not fits:
+        node = self._pick_node(need_cpu, need_mem)
+        if node is None:
             if pod not in self._pending:
-                self._pending.append(pod)
+                self._pending[pod] = None
                 self.recorder.emit(self.kernel.now, "Pod", pod.name, "FailedScheduling",
                                    self._unschedulable_message(need_cpu, need_mem), "Warning")
             return
-        # LeastAllocated scoring: the emptiest node wins; ties go to the first.
-        node = min(fits, key=lambda n: (n.used_cpu_m / max(n.cpu_m, 1)
-                                        + n.used_memory_mi / max(n.memory_mi, 1), n.index))
         node.used_cpu_m += need_cpu
         node.used_memory_mi += need_mem
         node.pods += 1
+        self._push_node(node)
         pod.node = node.name
         pod.ip = f"10.244.{node.index}.{(pod.seq % 250) + 2}"
         pod.record.node = node.name
         pod.record.scheduled = round(self.kernel.now, 6)
-        if pod in self._pending:
-            self._pending.remove(pod)
+        self._pending.pop(pod, None)
+        self._tally(pod)
         self.recorder.emit(self.kernel.now, "Pod", pod.name, "Scheduled",
                            f"Successfully assigned releaselab/{pod.name} to {node.name}")
         self.kubelet.admit(pod)
+
+    def _push_node(self, node: Node) -> None:
+        if not node.schedulable:
+            return
+        node.version += 1
+        score = (node.used_cpu_m / max(node.cpu_m, 1)
+                 + node.used_memory_mi / max(node.memory_mi, 1))
+        heapq.heappush(self._node_heap, (score, node.index, node.version))
+        if len(self._node_heap) > 4 * len(self.nodes) + 64:
+            # Drop the stale entries now and then: memory stays O(nodes).
+            self._node_heap = [e for e in self._node_heap if e[2] == self.nodes[e[1]].version]
+            heapq.heapify(self._node_heap)
+
+    def _pick_node(self, cpu: int, memory: int) -> Optional[Node]:
+        """The node the scheduler binds to: LeastAllocated scoring, the emptiest
+        node that fits wins, ties to the first (same answer as scoring them all)."""
+        heap, aside, chosen = self._node_heap, [], None
+        while heap:
+            entry = heapq.heappop(heap)
+            node = self.nodes[entry[1]]
+            if entry[2] != node.version:
+                continue                          # stale: the node changed since
+            aside.append(entry)
+            if (node.pods < node.max_pods and node.used_cpu_m + cpu <= node.cpu_m
+                    and node.used_memory_mi + memory <= node.memory_mi):
+                chosen = node
+                break
+        for entry in aside:     # still current (the chosen one until it is allocated on)
+            heapq.heappush(heap, entry)
+        return chosen
+
+    def _retry_pending(self) -> None:
+        """Resources were freed: try the pending pods again, oldest first.  Pods with the
+        same requests fit or not alike, so one failure per request size ends the round
+        for that size (a round costs O(scheduled + sizes), not O(pending))."""
+        self._retry_queued = False
+        full: set = set()
+        for pod in list(self._pending):
+            if pod.gone or pod.deleting is not None:
+                del self._pending[pod]
+                continue
+            size = (pod.template.cpu_m, pod.template.memory_mi)
+            if size in full:
+                continue
+            self._schedule(pod)
+            if pod in self._pending:
+                full.add(size)
 
     def _unschedulable_message(self, cpu: int, mem: int) -> str:
         reasons: dict[str, int] = {}
@@ -211,15 +265,17 @@ class Cluster:
             pod.deleting = self.kernel.now
             pod.record.terminating = pod.record.gone
         self.pods.pop(pod.name, None)
-        if pod in pod.rs.pods:
-            pod.rs.pods.remove(pod)
+        pod.rs.pods.pop(pod, None)
+        self._pending.pop(pod, None)
         if pod.node is not None:
             node = self.node(pod.node)
             node.used_cpu_m -= pod.template.cpu_m
             node.used_memory_mi -= pod.template.memory_mi
             node.pods -= 1
-            for waiting in list(self._pending):
-                self.kernel.after(self.profile.schedule_s, self._schedule, waiting)
+            self._push_node(node)
+            if self._pending and not self._retry_queued:
+                self._retry_queued = True
+                self.kernel.after(self.profile.schedule_s, self._retry_pending)
         if pod.app is not None and pod.app.exited_at is None:
             cut(self, pod.app.exit(self.kernel.now), self.kernel.now)
         self.pod_changed(pod)
@@ -228,10 +284,24 @@ class Cluster:
 
     def pod_changed(self, pod: Pod) -> None:
         self.changes += 1
+        pod.rs.recount(pod)
+        self._tally(pod)
         self.network.pod_changed(pod)
         if pod.rs.name in self.replicasets:
             self.replicaset_controller.update_status_later(pod.rs)
             self.replicaset_controller.enqueue(pod.rs)
+
+    def _tally(self, pod: Pod) -> None:
+        """Keep ``colocated`` up to date: an active pod counts on its node."""
+        node = pod.node if pod.counted[0] else None
+        if node == pod.tallied_node:
+            return
+        counts = self.colocated.setdefault(pod.rs.deployment, {})
+        if pod.tallied_node is not None:
+            counts[pod.tallied_node] -= 1
+        if node is not None:
+            counts[node] = counts.get(node, 0) + 1
+        pod.tallied_node = node
 
     def cut_requests(self, indexes: list[int]) -> None:
         if indexes:

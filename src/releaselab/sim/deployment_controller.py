@@ -230,7 +230,7 @@ class DeploymentController:
         for rs in old:
             if rs.replicas > 0:
                 scaled |= self._scale(d, rs, 0)
-        if scaled or any(p for rs in old for p in rs.pods if not p.gone):
+        if scaled or any(rs.pods for rs in old):       # rs.pods holds the pods not gone
             # Recreate waits until every old pod is gone, terminating ones included:
             # that wait is the downtime the strategy is known for.
             self._write_status(d, all_rs, new)

@@ -18,6 +18,8 @@ class Kernel:
         self.now = 0.0
         self._queue: list = []
         self._seq = 0
+        #: events run so far: what a wait cost, without timing anything
+        self.processed = 0
         #: called as fill(start, end) before time advances past ``start``
         self.gap_fillers: list[Callable[[float, float], None]] = []
 
@@ -44,6 +46,7 @@ class Kernel:
             # a half-applied instant is not a state the cluster is ever seen in.
             while self._queue and self._queue[0][0] == t:
                 _, _, fn, args = heapq.heappop(self._queue)
+                self.processed += 1
                 fn(*args)
             if stop is not None and stop():
                 return True

@@ -7,10 +7,15 @@ admission, as upstream's do, so readiness lands on a probe tick, not the
 instant the app listens: with a 1 s period and a 1 s start, a pod is ready
 about 2 s after it was created.
 
+Probes: httpGet / tcpSocket ports resolve by number or by the container's
+port name (an unknown name errors, as ResolveContainerPort does); a port the
+app does not listen on is refused.  Exec probes run the commands
+``execprobe`` models against the app's files; others are assumed, and said.
+
 Stop: the pod's deletion reaches the kubelet after ``kubelet_kill_s``; it
 runs the preStop hook, then sends SIGTERM; the grace period counts from the
-start of the hook; SIGKILL at its end (if the hook outlasts the grace
-period, SIGTERM gets 2 more seconds, as upstream).  Meanwhile, and
+start of the hook, and SIGTERM always gets at least 2 s before SIGKILL
+(:func:`kill_schedule`, upstream's killContainer).  Meanwhile, and
 independently, the endpoint controllers take the pod out of rotation — see
 ``network.py``: whichever finishes first decides whether requests fail.
 """
@@ -20,14 +25,60 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Optional
 
-from ..manifests import Probe
-from .app import PORT, PORT_NAME, AppConfig, AppProcess, BadAppConfig
+from ..manifests import PodTemplate, Probe
+from .app import AppConfig, AppProcess, BadAppConfig
 from .objects import Pod
 
 if TYPE_CHECKING:
     from .cluster import Cluster
 
-MIN_GRACE_AFTER_PRESTOP_S = 2.0
+#: kuberuntime's minimumGracePeriodInSeconds: after the preStop hook,
+#: SIGTERM always gets at least this long before SIGKILL ("always give
+#: containers a minimal shutdown window to avoid unnecessary SIGKILLs").
+MINIMUM_GRACE_PERIOD_S = 2
+#: pod_workers' calculateEffectiveGracePeriod: "no matter what, we always
+#: supply a grace period of 1" (a spec of 0 still gets 1 s for the hook).
+MINIMUM_POD_GRACE_PERIOD_S = 1
+
+
+def probe_port(template: PodTemplate, port) -> tuple[Optional[int], str]:
+    """(port number, error) of a probe's port, as the kubelet's ResolveContainerPort does:
+    a number as is; a name through the container's ports, else as a number in a
+    string; else the error the kubelet reports ("probe errored: ...")."""
+    if isinstance(port, str):
+        number = next((n for name, n in template.own_ports if name == port), None)
+        if number is None:
+            try:
+                number = int(port, 10)
+            except ValueError:
+                return None, f'strconv.Atoi: parsing "{port}": invalid syntax'
+        port = number
+    if isinstance(port, int) and not isinstance(port, bool) and 0 < port < 65536:
+        return port, ""
+    return None, f"invalid port number: {port}"
+
+
+def writable(path: str, dirs: tuple) -> bool:
+    return any(path.startswith(d.rstrip("/") + "/") for d in dirs)
+
+
+def kill_schedule(start: float, grace_s: int, hook_s: float) -> tuple[float, float]:
+    """(SIGTERM at, SIGKILL at) of a container the kubelet starts killing at ``start``.
+
+    kuberuntime's killContainer, step by step: the grace period (at least 1 s,
+    pod_workers) bounds the preStop hook — executePreStopHook gives up after
+    it — and loses the hook's duration in WHOLE seconds (``int64(elapsed
+    .Seconds())`` truncates); whatever is left, but never less than
+    minimumGracePeriodInSeconds (2 s), is StopContainer's timeout between
+    SIGTERM and SIGKILL.  Example (lab 04's short-grace.yaml): grace 2 s,
+    sleep 1 s → hook ends at 1 s, 2 − 1 = 1 s is raised to 2 s → SIGTERM at
+    1 s, SIGKILL at 3 s, not at 2 s.  Grace 2 s with a 5 s hook: the hook is
+    cut at 2 s, SIGKILL at 4 s.  No hook and grace 1 s: SIGKILL at 2 s.
+    """
+    grace = max(int(grace_s), MINIMUM_POD_GRACE_PERIOD_S)
+    hook = min(hook_s, grace) if hook_s > 0 else 0.0
+    grace -= math.floor(hook + 1e-9)
+    return start + hook, start + hook + max(grace, MINIMUM_GRACE_PERIOD_S)
 
 
 class Kubelet:
@@ -52,7 +103,7 @@ class Kubelet:
             probe = getattr(pod.template, kind)
             if probe is not None:
                 # The worker probes at once, then every periodSeconds from here.
-                self._probe_tick(pod, kind, probe, pod.generation_of_container, [0, 0])
+                self._probe_tick(pod, kind, probe, pod.generation_of_container, [0, 0, 0.0])
         self._pull(pod, attempt=0)
 
     def _pull(self, pod: Pod, attempt: int) -> None:
@@ -104,7 +155,9 @@ class Kubelet:
         try:
             config = AppConfig.from_env(env)
             app = AppProcess(config, self.now, AppProcess.rng_seed(config, pod.name),
-                             data=self.c.data, pod=pod.name)
+                             data=self.c.data, pod=pod.name,
+                             ready_file_writable=writable(config.ready_file,
+                                                          pod.template.writable_dirs))
         except BadAppConfig as exc:
             # The real server prints this line and exits 1: the container
             # crashes, and the kubelet restarts it with a growing back-off.
@@ -125,8 +178,9 @@ class Kubelet:
             self.c.kernel.at(relist, self._report_ready, pod, True, pod.generation_of_container)
         self.c.pod_changed(pod)
 
-    # -- probes ------------------------------------------------------------------------
+    # -- probes ------------------------------------------------------------------------------
     def _probe_tick(self, pod: Pod, kind: str, probe: Probe, generation: int, counts: list) -> None:
+        """One tick of a probe worker; ``counts`` is [successes, failures, busy until]."""
         if pod.gone or generation != pod.generation_of_container:
             return
         self.c.kernel.after(probe.period_s, self._probe_tick, pod, kind, probe, generation, counts)
@@ -139,17 +193,50 @@ class Kubelet:
             return
         if self.now - app.started_at < probe.initial_delay_s:
             return
-        port_ok = probe.port in (None, PORT, PORT_NAME, str(PORT))
-        ok, why = app.probe(self.now, probe.path, probe.kind, probe.timeout_s, port_ok)
+        if len(counts) > 2 and counts[2] > self.now:
+            return      # the last probe still runs: the worker is blocked in it (tick dropped)
+        ok, why, seconds = self._run_probe(pod, app, probe)
+        if seconds > 0:
+            # An exec command that sleeps: its result arrives when it ends.
+            counts[2:] = [self.now + seconds]
+            self.c.kernel.after(seconds, self._probe_result, pod, kind, probe, generation, counts,
+                                ok, why)
+        else:
+            self._probe_result(pod, kind, probe, generation, counts, ok, why)
+
+    def _run_probe(self, pod: Pod, app: AppProcess, probe: Probe) -> tuple[bool, str, float]:
+        """(success, event message, seconds it ran) — the message as the kubelet words it."""
+        if probe.kind == "exec":
+            result = app.exec_probe(self.now, probe.command, probe.timeout_s)
+            return result.ok, f"failed: {result.message}", result.seconds
+        ports = pod.rs.probe_ports           # resolved once per ReplicaSet and probe
+        try:
+            number, error = ports[id(probe)]
+        except KeyError:
+            number, error = ports[id(probe)] = probe_port(pod.template, probe.port)
+        if error:
+            return False, f"errored: {error}", 0.0
+        ok, why = app.probe(self.now, probe.path, probe.kind, probe.timeout_s,
+                            number == app.config.port)
+        if ok:
+            return True, "", 0.0
+        if "refused" in why:
+            dial = f"dial tcp {pod.ip}:{number}: "
+            why = (f'Get "http://{pod.ip}:{number}{probe.path}": {dial}' if probe.kind == "httpGet"
+                   else dial) + why
+        return ok, f"failed: {why}", 0.0
+
+    def _probe_result(self, pod: Pod, kind: str, probe: Probe, generation: int, counts: list,
+                      ok: bool, why: str) -> None:
+        if pod.gone or generation != pod.generation_of_container:
+            return
         if ok:
             counts[0], counts[1] = counts[0] + 1, 0
         else:
             counts[0], counts[1] = 0, counts[1] + 1
             if pod.deleting is None or kind == "readiness":
                 label = {"readiness": "Readiness", "liveness": "Liveness", "startup": "Startup"}[kind]
-                target = f'Get "http://{pod.ip}:8080{probe.path}": dial tcp {pod.ip}:8080: ' \
-                    if "refused" in why else ""
-                self._event(pod, "Unhealthy", f"{label} probe failed: {target}{why}", "Warning")
+                self._event(pod, "Unhealthy", f"{label} probe {why}", "Warning")
         if kind == "readiness":
             if ok and counts[0] >= probe.success_threshold:
                 self._report_ready(pod, True, generation)
@@ -242,7 +329,7 @@ class Kubelet:
         for kind in ("startup", "readiness", "liveness"):
             probe = getattr(pod.template, kind)
             if probe is not None:
-                self._probe_tick(pod, kind, probe, pod.generation_of_container, [0, 0])
+                self._probe_tick(pod, kind, probe, pod.generation_of_container, [0, 0, 0.0])
 
     # -- stop ---------------------------------------------------------------------------------
     def kill(self, pod: Pod) -> None:
@@ -257,15 +344,9 @@ class Kubelet:
         if app is None or not app.alive(self.now):
             self._container_exited(pod)
             return
-        grace = float(pod.template.grace_s)
-        hook = pod.template.pre_stop_sleep_s
-        start = self.now
+        term_at, kill_at = kill_schedule(self.now, pod.template.grace_s,
+                                         pod.template.pre_stop_sleep_s)
         generation = pod.generation_of_container
-        if hook > 0:
-            term_at = start + min(hook, grace)
-            kill_at = start + grace if hook < grace else term_at + MIN_GRACE_AFTER_PRESTOP_S
-        else:
-            term_at, kill_at = start, start + grace
         self.c.kernel.at(term_at, self._sigterm, pod, generation)
         self.c.kernel.at(kill_at, self._sigkill, pod, generation)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -122,11 +123,90 @@ class ReplicaSet:
     status_replicas: int = 0
     status_ready: int = 0
     status_available: int = 0
-    pods: list = field(default_factory=list)      # live Pod objects it owns
+    #: live Pod objects it owns, oldest first (a dict as an ordered set: O(1) removal)
+    pods: dict = field(default_factory=dict)
+    # Counts kept per pod change (recount), so a status update or a sync costs
+    # O(1), not O(pods): 100,000-pod ReplicaSets sync hundreds of times a rollout.
+    n_active: int = 0           # pods it counts (not terminating, not finished)
+    n_ready: int = 0            # ... of those, ready
+    n_not_available: int = 0    # ... of those, ready for less than minReadySeconds
+    #: (ready since, pod) of the pods counted in n_not_available, oldest first
+    becoming_available: deque = field(default_factory=deque)
+    #: the counted pods that are not ready (they rank first for deletion), and the
+    #: ready ones by node: what the ReplicaSet controller picks victims from
+    weak: dict = field(default_factory=dict)
+    ready_by_node: dict = field(default_factory=dict)
+    #: id(probe) of its template → (port number, error): the kubelet resolves each once
+    probe_ports: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.parsed is None:
             self.parsed = parse_template(self.template)
+
+    def recount(self, pod: "Pod") -> None:
+        """Bring the counts up to date with ``pod``'s state (called on every pod change)."""
+        active = pod.active
+        ready = active and pod.ready
+        was_active, was_ready = pod.counted
+        if active == was_active and ready == was_ready:
+            return
+        pod.counted = (active, ready)
+        self.n_active += active - was_active
+        self.n_ready += ready - was_ready
+        if active and not ready:
+            self.weak[pod] = None
+        else:
+            self.weak.pop(pod, None)
+        if ready != was_ready:
+            if ready:
+                self.ready_by_node.setdefault(pod.node, {})[pod] = None
+            else:
+                on_node = self.ready_by_node[pod.node]
+                del on_node[pod]
+                if not on_node:
+                    del self.ready_by_node[pod.node]
+        if ready and self.min_ready_s > 0:
+            pod.awaiting_available = True
+            self.n_not_available += 1
+            self.becoming_available.append((pod.ready_since, pod))
+        elif not ready and pod.awaiting_available:
+            pod.awaiting_available = False
+            self.n_not_available -= 1
+
+    def available(self, now: float) -> tuple[int, Optional[float]]:
+        """(available pods, when the next one becomes available or None) at ``now``.
+
+        A pod is available once ready for minReadySeconds; the queue holds the
+        ready ones still waiting, oldest first, so this pops only what changed.
+        Example: minReadySeconds 10, pods ready at 3 s and 5 s: at 12 s one is
+        available and the next becomes so at 15 s."""
+        queue = self.becoming_available
+        while queue:
+            since, pod = queue[0]
+            if not pod.awaiting_available or pod.ready_since != since:
+                queue.popleft()                 # no longer ready, or ready again since
+            elif now >= since + self.min_ready_s - 1e-9:
+                queue.popleft()
+                pod.awaiting_available = False
+                self.n_not_available -= 1
+            else:
+                return self.n_ready - self.n_not_available, since + self.min_ready_s
+        return self.n_ready - self.n_not_available, None
+
+    def min_ready_changed(self, min_ready_s: int, now: float) -> None:
+        """minReadySeconds changed: rebuild the waiting queue (rare: O(pods))."""
+        self.min_ready_s = min_ready_s
+        self.becoming_available.clear()
+        self.n_not_available = 0
+        waiting = []
+        for pod in self.pods:
+            pod.awaiting_available = False
+            if pod.counted[1] and min_ready_s > 0 and now < pod.ready_since + min_ready_s - 1e-9:
+                waiting.append((pod.ready_since, pod.seq, pod))
+        for since, _, pod in sorted(waiting, key=lambda w: w[:2]):
+            pod.awaiting_available = True
+            self.n_not_available += 1
+            self.becoming_available.append((since, pod))
 
     @property
     def revision(self) -> int:
@@ -172,6 +252,9 @@ class Pod:
     generation_of_container: int = 0          # bumps on restart: stale timers check it
     started_ok: bool = False                  # startupProbe has succeeded
     reported_ready: tuple = (False, 0)        # last readiness the kubelet sent, and for which run
+    counted: tuple = (False, False)           # (active, ready) as its ReplicaSet last counted it
+    awaiting_available: bool = False          # ready, not yet for minReadySeconds
+    tallied_node: Optional[str] = None        # the node it counts on in Cluster.colocated
 
     @property
     def template(self) -> PodTemplate:
@@ -220,9 +303,28 @@ class Service:
     created: float
     uid: str
 
+    #: ReplicaSet name → the port its pods' endpoints get (None: no endpoint)
+    _target_ports: dict = field(default_factory=dict, repr=False)
+
     @property
     def selector(self) -> dict:
         return self.spec.get("selector") or {}
+
+    def target_port(self, rs: "ReplicaSet") -> Optional[int]:
+        """The first Service port's targetPort for the pods of ``rs``: a number as is, a
+        name through their containers' ports (podutil.FindPort), None if none has it."""
+        try:
+            return self._target_ports[rs.name]
+        except KeyError:
+            pass
+        first = (self.spec.get("ports") or [{}])[0]
+        target = first.get("targetPort", first.get("port"))
+        if isinstance(target, str):
+            number = rs.parsed.container_port(target, first.get("protocol", "TCP"))
+        else:
+            number = target
+        self._target_ports[rs.name] = number
+        return number
 
     def to_dict(self) -> dict:
         return {"apiVersion": "v1", "kind": "Service",
@@ -266,3 +368,4 @@ class Node:
     used_memory_mi: int = 0
     pods: int = 0
     status_free_at: float = 0.0       # when its kubelet's status manager is free again
+    version: int = 0                  # bumped when its allocation changes (the scheduler's heap)

@@ -11,6 +11,7 @@ age count as equal and the next rule decides.
 
 from __future__ import annotations
 
+import heapq
 import math
 from typing import TYPE_CHECKING
 
@@ -59,8 +60,7 @@ class ReplicaSetController:
         rs = self.c.replicasets.get(name)
         if rs is None:
             return
-        active = [p for p in rs.pods if p.active]
-        diff = len(active) - rs.replicas
+        diff = rs.n_active - rs.replicas
         if diff < 0:
             for _ in range(-diff):
                 pod = self.c.create_pod(rs)
@@ -68,17 +68,44 @@ class ReplicaSetController:
                                      f"Created pod: {pod.name}")
         elif diff > 0:
             now = self.c.kernel.now
-            related = [p for s in self.c.replicasets_of(rs.deployment) for p in s.pods if p.active]
-            per_node: dict = {}
-            for p in related:
-                per_node[p.node] = per_node.get(p.node, 0) + 1
-            victims = sorted(active, key=lambda p: deletion_rank(
-                p, now, per_node.get(p.node, 0) if p.node else 0))[:diff]
-            for pod in victims:
+            for pod in self._victims(rs, diff, now):
                 self.c.delete_pod(pod)
                 self.c.recorder.emit(now, "ReplicaSet", rs.name, "SuccessfulDelete",
                                      f"Deleted pod: {pod.name}")
         self.update_status_later(rs)
+
+    def _victims(self, rs: ReplicaSet, count: int, now: float) -> list[Pod]:
+        """The ``count`` active pods upstream's getPodsToDelete picks, lowest rank first.
+
+        Same answer as ranking every pod, at the cost of the pods it picks: not
+        ready pods rank before every ready one (so they go first, ranked among
+        themselves); ready ones rank first by how many pods of the Deployment
+        share their node, so whole nodes are taken from the most crowded down,
+        and only the last, partly taken group is ranked pod by pod.  Example:
+        3 victims, no pod unready, nodes with 5, 5 and 4 pods of the Deployment
+        holding 1, 1 and 2 of this ReplicaSet's pods: the two on the 5-pod
+        nodes go, then the better-ranked of the two on the 4-pod node.
+        """
+        colocated = self.c.colocated.get(rs.deployment, {})
+
+        def rank(p: Pod) -> tuple:
+            return deletion_rank(p, now, colocated.get(p.node, 0) if p.node else 0)
+
+        weak = list(rs.weak)
+        if count <= len(weak):
+            return heapq.nsmallest(count, weak, key=rank)
+        victims = sorted(weak, key=rank)
+        need = count - len(weak)
+        levels: dict[int, list] = {}
+        for node in rs.ready_by_node:
+            levels.setdefault(colocated.get(node, 0), []).append(node)
+        for level in sorted(levels, reverse=True):
+            group = [p for node in levels[level] for p in rs.ready_by_node[node]]
+            if len(group) >= need:
+                return victims + heapq.nsmallest(need, group, key=rank)
+            victims += sorted(group, key=rank)
+            need -= len(group)
+        return victims
 
     def update_status_later(self, rs: ReplicaSet) -> None:
         if rs.name in self._status_queued:
@@ -91,26 +118,12 @@ class ReplicaSetController:
         rs = self.c.replicasets.get(name)
         if rs is None:
             return
-        now = self.c.kernel.now
-        active = ready = available = 0
-        next_available = None
-        for p in rs.pods:
-            if not p.active:
-                continue
-            active += 1
-            if not p.ready:
-                continue
-            ready += 1
-            becomes_available = p.ready_since + rs.min_ready_s
-            if now >= becomes_available - 1e-9:
-                available += 1
-            elif next_available is None or becomes_available < next_available:
-                next_available = becomes_available
+        available, next_available = rs.available(self.c.kernel.now)
         if next_available is not None:
             # A pod that is ready but not yet available becomes available
             # minReadySeconds after it became ready: look again then.
             self.c.kernel.at(next_available, self.update_status_later, rs)
-        new = (active, ready, available)
+        new = (rs.n_active, rs.n_ready, available)
         if new != (rs.status_replicas, rs.status_ready, rs.status_available):
             rs.status_replicas, rs.status_ready, rs.status_available = new
             self.c.deployments_controller.enqueue(rs.deployment)

@@ -57,39 +57,46 @@ class TrafficSource:
         c = self.c
         net = c.network
         if self.gateway is not None:
-            backends = net.route_view.get(self.gateway, ())
-            service = self._pick_weighted(backends)
-            pods = net.gateway_view.get(service, ()) if service else ()
-            if not pods:
-                # Envoy answers itself when a route has no healthy upstream.
+            backend = self._pick_weighted(net.route_view.get(self.gateway, ()))
+            if backend is not None and not backend[2]:
+                # An invalid backendRef (no such Service): the Gateway API's 500
+                # for the share of requests that would have gone to it.
+                c.timeline.requests.append(Request(t, self.target, None, None, 500, None,
+                                                   c.profile.network_rtt_ms))
+                return
+            view = net.gateway_view.get(backend[0]) if backend is not None else None
+            if view is None or not view.pods:
+                # Envoy answers itself when a route has no healthy upstream
+                # (or every weight is 0).
                 c.timeline.requests.append(Request(t, self.target, None, None, 503, NO_ENDPOINTS,
                                                    c.profile.network_rtt_ms))
                 return
         else:
-            pods = net.proxy_view.get(self.service, ())
-            if not pods:
+            view = net.proxy_view.get(self.service)
+            if view is None or not view.pods:
                 # kube-proxy REJECTs traffic to a Service without endpoints.
                 c.timeline.requests.append(Request(t, self.target, None, None, None, REFUSED,
                                                    c.profile.refused_ms))
                 return
-        self._deliver(t, self._pick(pods))
+        pod = self._pick(view.pods)
+        self._deliver(t, pod, view.service.target_port(pod.rs))
 
     def _pick(self, pods: tuple):
         """kube-proxy's choice among the endpoints it knows: uniformly at random."""
         return pods[self.c.rng.randrange(len(pods))] if len(pods) > 1 else pods[0]
 
-    def _pick_weighted(self, backends: tuple) -> Optional[str]:
-        total = sum(w for _, w in backends)
+    def _pick_weighted(self, backends: tuple) -> Optional[tuple]:
+        total = sum(w for _, w, _ in backends)
         if total <= 0:
             return None
         x = self.c.rng.random() * total
-        for name, weight in backends:
-            x -= weight
+        for backend in backends:
+            x -= backend[1]
             if x < 0:
-                return name
-        return backends[-1][0]
+                return backend
+        return backends[-1]
 
-    def _deliver(self, t: float, pod) -> None:
+    def _deliver(self, t: float, pod, port: Optional[int]) -> None:
         c = self.c
         requests = c.timeline.requests
         if pod.gone:
@@ -97,7 +104,9 @@ class TrafficSource:
             requests.append(Request(t, self.target, pod.name, None, None, TIMEOUT, self.timeout_ms))
             return
         app = pod.app
-        if app is None or not app.listening(t):
+        if app is None or not app.listening(t) or port != app.config.port:
+            # Nothing listens there (yet, any more, or on that port): the pod's
+            # kernel answers the SYN with a RST.
             requests.append(Request(t, self.target, pod.name, None, None, REFUSED,
                                     c.profile.refused_ms))
             return

@@ -97,10 +97,11 @@ class UserTraffic(TrafficSource):
             return
         net, c = self.c.network, self.c
         if self.gateway is not None:
-            pods = [p for name, _ in net.route_view.get(self.gateway, ())
-                    for p in net.gateway_view.get(name, ())]
+            views = [net.gateway_view.get(backend[0])
+                     for backend in net.route_view.get(self.gateway, ())]
         else:
-            pods = list(net.proxy_view.get(self.service, ()))
+            views = [net.proxy_view.get(self.service)]
+        pods = [p for view in views if view is not None for p in view.pods]
         now = c.kernel.now
         serving = [p for p in pods if not p.gone and p.app is not None and p.app.listening(now)]
         # Its own stream: auditing must not change what later traffic draws.
