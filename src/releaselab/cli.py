@@ -4,6 +4,8 @@
     releaselab cluster down     delete the kit's kind cluster
     releaselab cluster status   what is there and what is missing
     releaselab labs [...]       regenerate labs/ from solutions/ (see releaselab.labgen)
+    releaselab grade NB.ipynb...  re-run lab submissions on the simulator, grade each exercise
+                                (see releaselab.grade; --csv FILE, --json FILE, --timeout S)
 
 A refusal the kit explains (any ReleaseLabError) prints ``error: <message>``
 and exits with status 2, without a traceback.
@@ -50,15 +52,25 @@ def _labs(labgen_args: list[str]) -> int:
     return result if isinstance(result, int) else 0
 
 
+def _grade(args: argparse.Namespace) -> int:
+    from . import grade
+
+    return grade.run(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="releaselab",
                                      description="Zero-downtime deployment labs: the kit's tools.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{cluster,labs}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{cluster,labs,grade}")
     cluster = sub.add_parser("cluster", help="the kind cluster the labs can run on")
     cluster.add_argument("action", choices=["up", "down", "status"])
     labs = sub.add_parser("labs", help="regenerate labs/ from solutions/", add_help=False)
     labs.add_argument("labgen_args", nargs=argparse.REMAINDER,
                       help="passed on to the lab generator")
+    from .grade import add_arguments
+
+    add_arguments(sub.add_parser("grade", help="re-run lab submissions on the simulator and "
+                                              "grade each exercise (table, CSV, JSON)"))
     return parser
 
 
@@ -70,7 +82,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         handler, arg = _labs, argv[1:]
     else:
         args = build_parser().parse_args(argv)
-        handler, arg = _cluster, args
+        handler, arg = (_grade if args.command == "grade" else _cluster), args
     try:
         return handler(arg)
     except ReleaseLabError as exc:

@@ -5,7 +5,14 @@ import pytest
 from releaselab import Lab
 from releaselab.checks import bluegreen as bg
 from releaselab.checks import canary as ck
+from releaselab.checks import _core
 from releaselab.strategies import Analysis, blue_green, pause, set_weight, steps_for
+
+
+@pytest.fixture(autouse=True)
+def _fresh_feedback():
+    """Each test starts with no earlier answers (help escalates per kernel, i.e. per process)."""
+    _core._reset()
 
 
 def green_lab(**kw):
@@ -40,7 +47,8 @@ def test_preview_verified(both_colours):
     with lab.traffic(rps=20, target="web") as active:
         lab.wait(10)
     wrong = bg.preview_verified(active)
-    assert not wrong and "ACTIVE Service" in wrong.message and "1.0 × 200" in wrong.message
+    assert not wrong and "went to 'web'" in wrong.message and "1.0 × 200" in wrong.message
+    assert "web-preview" in wrong.fix_text and "web-preview" not in wrong.message
     with lab.traffic(rps=20, target="web-preview") as short:
         lab.wait(1)
     assert "too few" in bg.preview_verified(short).message
@@ -106,14 +114,17 @@ def test_bad_release_never_reached_users(capsys):
         *_bg_run("releaselab/web:1.1-bad", pre_promotion=Analysis(interval_s=5)))
     late = bg.bad_release_never_reached_users(
         *_bg_run("releaselab/web:1.1-bad", post_promotion=Analysis(interval_s=5)))
-    assert not late and "AFTER the switch" in late.message
+    assert not late and "the check ran after the switch" in late.message
+    assert "pre_promotion" in late.fix_text and "pre_promotion" not in late.message
     none = bg.bad_release_never_reached_users(*_bg_run("releaselab/web:1.1-bad"))
     assert not none and "promoted" in none.message
 
 
 def test_replica_split():
     assert ck.replica_split(1, 9)
-    assert "1 of 10 comes closer" in ck.replica_split(2, 8).message
+    two = ck.replica_split(2, 8)
+    assert not two and "2 canary pods of 10 took" in two.message and "5 % was the aim" in two.message
+    assert two.fix_text == "canary_pods, stable_pods = 1, 9"
     assert "keeps the fleet at 10" in ck.replica_split(1, 10).message
     assert "no canary at all" in ck.replica_split(0, 10).message
 
@@ -141,7 +152,8 @@ def test_plan_within_budget():
     assert not over and "budget 10" in over.message
     slow = ck.plan_within_budget(steps_for([5, 10, 25, 50, 75, 100], 60),
                                  Analysis(interval_s=2, min_requests=20))
-    assert not slow and "limit 180 s" in slow.message
+    assert not slow and "more than the 180 s" in slow.message
     noise = ck.plan_within_budget(steps_for([5, 100], 10), Analysis(min_requests=5))
     assert not noise and "below 20" in noise.message
-    assert "must be an Analysis" in ck.plan_within_budget(steps_for([5], 10), "strict").message
+    assert "expected an Analysis(...)" in ck.plan_within_budget(steps_for([5], 10),
+                                                                "strict").message

@@ -10,8 +10,15 @@ import pytest
 
 from releaselab import Lab, manifests
 from releaselab.checks import rolling
+from releaselab.checks import _core
 from releaselab.checks.rolling import (check_full_capacity, check_prediction,
                                        check_readiness_fix, check_rollback)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_feedback():
+    """Each test starts with no earlier answers (help escalates per kernel, i.e. per process)."""
+    _core._reset()
 
 
 def unanswered(verdict) -> bool:
@@ -70,30 +77,33 @@ def test_full_capacity_passes_any_correct_answer(surge, unavailable):
 def test_full_capacity_explains_the_lost_capacity_with_the_numbers():
     verdict = check_full_capacity(1, 3)
     assert not verdict.passed and verdict.answered
-    assert ("with maxUnavailable=3 of 4 replicas, only 1 pod serves during the rollout — "
-            "75 % of capacity is gone") in verdict.message
+    assert ("ready pods fell to 1 of 4 during the rollout (the fewest over seeds 0, 1, 2) — "
+            "75 % of capacity gone") in verdict.message
+    assert "maxUnavailable = 3 pods" in verdict.message
+    assert "take 3 old pods out of service" in verdict.message
 
 
 def test_full_capacity_one_unavailable():
     verdict = check_full_capacity(0, 1)
     assert not verdict.passed
-    assert "only 3 pods serve" in verdict.message and "25 % of capacity" in verdict.message
+    assert "fell to 3 of 4" in verdict.message and "25 % of capacity" in verdict.message
 
 
 def test_full_capacity_percentages_round_down():
     verdict = check_full_capacity(2, "50%")
     assert not verdict.passed
-    assert "'50%' (= 2 of 4 replicas, rounded down)" in verdict.message
-    assert "only 2 pods serve" in verdict.message and "50 % of capacity" in verdict.message
+    assert "maxUnavailable '50%' of 4 = 2, rounded down to 2 pods" in verdict.message
+    assert "fell to 2 of 4" in verdict.message and "50 % of capacity" in verdict.message
 
 
 def test_full_capacity_explains_the_both_zero_rule():
     # 0 % surge and 10 % of 4 = 0.4 -> 0 unavailable: the controller makes it 1
     verdict = check_full_capacity("0%", "10%")
     assert not verdict.passed
-    assert "both resolve to 0 pods" in verdict.message
-    assert "maxUnavailable=1" in verdict.message
-    assert "only 3 pods serve" in verdict.message
+    assert "'10%' of 4 = 0.4, rounded down to 0 pods" in verdict.message
+    assert "takes maxUnavailable as 1" in verdict.message
+    assert "take 1 old pod out of service" in verdict.message
+    assert "fell to 3 of 4" in verdict.message
 
 
 @pytest.mark.parametrize("surge, unavailable, words", [
@@ -139,15 +149,18 @@ def test_prediction_wrong_waves_gets_the_formula():
     verdict = check_prediction(6, 15.6)
     assert not verdict.passed
     assert "you predicted 6 wave(s), the run had 3" in verdict.message
-    assert "waves = ceil(6 / 2) = 3" in verdict.message
+    # the formula is the fix: not in the first message, only at the last level of help
+    assert "ceil" not in verdict.message
+    assert "waves = ceil(replicas / maxSurge) = ceil(6 / 2) = 3" in verdict.fix_text
 
 
 def test_prediction_forgetting_min_ready_seconds_gets_the_arithmetic(prediction_run):
     verdict = check_prediction(3, 9.6)     # the minReadySeconds were left out
     assert not verdict.passed
     assert f"the rollout took {prediction_run.seconds:g} s" in verdict.message
-    assert "minReadySeconds 2 s" in verdict.message
-    assert "STARTUP_SECONDS=2" in verdict.message
+    # the hint explains where a wave's seconds go, with the run's own figures
+    assert "minReadySeconds added 2 s" in verdict.hint_text
+    assert "from its creation to Ready" in verdict.hint_text
 
 
 def test_prediction_with_other_settings_is_measured_too():
@@ -222,7 +235,7 @@ def test_unchanged_manifest_fails_with_the_count_and_the_reason():
     assert not verdict.passed and verdict.answered
     total = sum(rolling.simulate_rollout(rolling.NO_PROBE, seed=s).failed for s in rolling.SEEDS)
     assert f"{total} of" in verdict.message and f"(refused {total})" in verdict.message
-    assert "no readiness probe" in verdict.message
+    assert "without a readiness probe" in verdict.message
     assert "minReadySeconds" not in verdict.message
 
 
@@ -261,7 +274,7 @@ def test_probe_on_the_wrong_port_is_refused():
 
 def test_readiness_fix_reports_an_invalid_manifest():
     verdict = check_readiness_fix({"kind": "Service", "metadata": {"name": "x"}})
-    assert not verdict.passed and "no Deployment" in verdict.message
+    assert not verdict.passed and "expected a Deployment" in verdict.message
 
 
 def test_readiness_fix_placeholder_is_not_answered():
@@ -271,14 +284,7 @@ def test_readiness_fix_placeholder_is_not_answered():
 # --------------------------------------------------------------------------- exercise 4
 
 def bad_rollout(seed=4):
-    lab = Lab(echo=False, seed=seed)
-    lab.apply(rolling.WEB)
-    lab.wait_available("web")
-    with lab.traffic(rps=50):
-        lab.set_image("web", rolling.BAD_IMAGE)
-        lab.wait_rollout("web")
-        lab.wait_settled("web")
-    return lab
+    return rolling.bad_release(seed, echo=False, backend="sim")
 
 
 def test_rollback_passes_after_undo_and_clean_traffic():
@@ -314,7 +320,7 @@ def test_rollback_not_waited_for_names_the_pods_left():
         lab.wait(3)
     verdict = check_rollback(lab, run)
     assert not verdict.passed and verdict.answered
-    assert "pod(s) of 3.1-bad still exist" in verdict.message
+    assert "of 3.1-bad still existed when rollback_run ended" in verdict.message
 
 
 def test_rollback_needs_traffic_after_the_rollback():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 
 import pytest
@@ -68,6 +69,15 @@ def test_it_is_a_widget_showing_every_control(explorer):
     assert labels == ["replicas", "maxSurge", "maxUnavailable", "seconds to ready",
                       "minReadySeconds"]
     assert [s.value for s in explorer.sliders] == [4, 1, 0, 2, 0]   # web.yaml's values
+
+
+def test_the_plot_is_in_the_output_widget_as_a_png(explorer):
+    # Set as the Output widget's outputs (no `with output:` capture, which can leave
+    # nbclient waiting for the cell forever), so it is there outside a kernel too.
+    (shown,) = explorer.output.outputs
+    assert shown["output_type"] == "display_data"
+    assert base64.b64decode(shown["data"]["image/png"]).startswith(b"\x89PNG")
+    assert "4 replicas, maxSurge 1" in shown["data"]["text/plain"]
 
 
 def test_initial_numbers_are_web_yaml_s_rollout(explorer):

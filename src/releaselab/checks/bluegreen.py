@@ -1,121 +1,227 @@
 """Checkers for lab 02, blue-green (the e-commerce site, 1.0 → 1.1).
 
-Each judges what the reader *measured*: the TrafficRun they sent, the Lab
-they built, the result a strategy returned.  Nothing compares against a
-stored answer, so any correct way of doing it passes, and a wrong one is told
-why, with the numbers of the reader's own run.
+Every checker here **reads the reader's own run** — the TrafficRun they sent,
+the Lab they built, the result a strategy returned — on whichever backend
+they used; nothing is simulated behind their back and nothing is compared
+against a stored answer, so any correct way of doing it passes, and a wrong
+one is told why, with the numbers of their own run.
+
+``fresh_lab(seed)`` is each exercise's starting point: a Lab on the reader's
+backend, reset (:meth:`Lab.reset`), with blue serving users and green beside it.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any, Optional
 
-from ._core import Verdict, failed, missing, passed, unanswered
+from ..lab import Lab, TrafficRun
+from ..strategies import StrategyResult
+from . import _runs
+from ._core import Verdict, describe, exercise, failed, missing, passed, unanswered, whole
 
 OLD, NEW, BAD = "1.0", "1.1", "1.1-bad"
 MIN_PREVIEW_REQUESTS = 50
+
+
+def fresh_lab(seed: int = 2, green: bool = True, echo: bool = False,
+              backend: Optional[str] = None) -> Lab:
+    """The lab's known starting state on the reader's backend (``backend`` None: the one
+    ``RELEASELAB_BACKEND`` names).
+
+    Deletes what an earlier run left (:meth:`Lab.reset`), then: ``web-blue``
+    (4 × 1.0) serving users through Service ``web``, ``web-preview`` selecting
+    green, and ``web-green`` — with ``green=True`` 4 × 1.1 and available, with
+    ``green=False`` at 0 replicas (idle, for :func:`~releaselab.strategies.blue_green`).
+    """
+    lab = Lab(backend, seed=seed, echo=echo)
+    lab.reset()
+    lab.apply("blue-green/blue.yaml")
+    lab.apply("blue-green/services.yaml")
+    lab.apply("blue-green/green.yaml")
+    if not green:
+        lab.scale("web-green", 0)
+    lab.wait_available("web-blue")
+    if green:
+        lab.wait_available("web-green")
+    return lab
 
 
 def _versions(requests) -> Counter:
     return Counter(q.version for q in requests if q.ok)
 
 
-def preview_verified(preview) -> Verdict:
-    """Exercise 1: green was tested through the preview Service, before any user saw it."""
+def _not_a_run(name: str, value: Any, what: str) -> Optional[Verdict]:
+    """A ❌ when ``value`` is not a finished TrafficRun (None when it is one)."""
+    if not isinstance(value, TrafficRun):
+        return failed(f"{name}={describe(value)}: expected {what}")
+    if value.end is None:
+        return failed(f"{name} is still running: call the check after the `with` block")
+    return None
+
+
+@exercise("02.1", "test green through the preview Service")
+def preview_verified(preview: Any) -> Verdict:
+    """Exercise 1: green was tested through the preview Service, before any user saw it.
+
+    Reads the reader's run ``preview``: its target, how many requests, which
+    versions answered them and whether any failed.
+    """
     if unanswered(preview):
         return missing("send traffic to the preview Service inside `with lab.traffic(...)` "
-                       "and name the run `preview`")
-    target = getattr(preview, "target", None)
-    requests = list(getattr(preview, "requests", []))
+                       "and name the run `preview`",
+                       hint="lab.traffic(rps=..., target=...) sends requests to the Service "
+                            "you name, until the with block ends")
+    wrong = _not_a_run("preview", preview, "the run of `with lab.traffic(...) as preview:`")
+    if wrong is not None:
+        return wrong
+    requests = list(preview.requests)
     versions = _versions(requests)
-    if target != "web-preview":
+    if preview.target != "web-preview":
         seen = ", ".join(f"{v} × {n}" for v, n in sorted(versions.items(), key=str)) or "nothing"
-        return failed(f"the run went to {target!r}, the ACTIVE Service: it answered {seen} — "
-                      "that is what users get (blue), not the green release; use "
-                      "target=\"web-preview\"")
+        return failed(f"the run went to {preview.target!r}, which answered {seen}: that is what "
+                      "users get (blue), not the green release",
+                      hint="two Services select the two colours: which one reaches the idle "
+                           "colour, green?",
+                      fix='lab.traffic(rps=20, target="web-preview")')
     if len(requests) < MIN_PREVIEW_REQUESTS:
         return failed(f"only {len(requests)} requests reached web-preview: too few to trust "
-                      f"(at 20 req/s, wait at least {MIN_PREVIEW_REQUESTS / 20:g} s); send at "
-                      f"least {MIN_PREVIEW_REQUESTS}")
+                      f"(at least {MIN_PREVIEW_REQUESTS})",
+                      hint=f"requests = rate × seconds: at {preview.rps:g} req/s, how long must "
+                           "the block last?",
+                      fix="lab.wait(10) inside the with block")
     bad = [q for q in requests if not q.ok]
     if bad:
         return failed(f"{len(bad)} of {len(requests)} preview requests failed "
-                      f"({Counter(q.cause for q in bad).most_common(1)[0][0]}): green is not "
-                      "ready to take users — do not switch")
+                      f"({_runs.causes_text(_runs.causes(bad))}): green is not ready to take "
+                      "users — do not switch",
+                      hint="is green available (lab.pods())? Wait until it is before testing")
     if set(versions) != {NEW}:
-        return failed(f"the preview answered {dict(versions)}: it should reach green "
-                      f"({NEW}) only — is its selector color: green?")
+        return failed(f"the preview answered {dict(versions)}: it should reach green ({NEW}) "
+                      "only", hint="look at web-preview's selector: lab.get('Service', "
+                                   "'web-preview')")
     return passed(f"{len(requests)} requests to web-preview, all answered by {NEW}, none "
                   "failed: green works, and no user has seen it yet")
 
 
-def switch_dropped_nothing(run) -> Verdict:
-    """Exercise 2: the selector switch moved users from 1.0 to 1.1 without a failed request."""
+@exercise("02.2", "switch, and prove that no request was dropped")
+def switch_dropped_nothing(run: Any) -> Verdict:
+    """Exercise 2: the selector switch moved users from 1.0 to 1.1 without a failed request.
+
+    Reads the reader's run: which versions answered, any failure, and how
+    long 1.0 kept answering after the "switch" mark.
+    """
     if unanswered(run):
-        return missing("run the switch inside `with lab.traffic(rps=100) as run:`")
+        return missing("run the switch inside `with lab.traffic(rps=100) as run:`",
+                       hint="the switch is a change of the web Service's selector")
+    wrong = _not_a_run("run", run, "the run of `with lab.traffic(...) as run:`")
+    if wrong is not None:
+        return wrong
     requests = list(run.requests)
     if not requests:
-        return failed("the run recorded no request: put the switch inside the `with` block")
+        return failed("the run recorded no request: the switch must happen inside the `with` "
+                      "block while traffic runs")
     first_new = next((q.t for q in requests if q.ok and q.version == NEW), None)
+    switch_hint = ("the Service `web` sends users to the pods its selector matches: which label "
+                   "tells blue pods from green ones?")
     if first_new is None:
-        return missing("every request was answered by 1.0: the switch has not happened yet — "
-                       "set the web Service's selector to color: green")
+        return missing(f"all {len(requests)} requests were answered by {OLD}: the switch has "
+                       "not happened yet — change the web Service's selector", hint=switch_hint)
     last_old = max((q.t for q in requests if q.ok and q.version == OLD), default=None)
     bad = [q for q in requests if not q.ok]
     if bad:
-        causes = ", ".join(f"{c} {n}" for c, n in Counter(q.cause for q in bad).items())
-        return failed(f"{len(bad)} of {len(requests)} requests failed ({causes}): a switch "
-                      "between two running, ready colours should drop none — was green "
-                      "available before you switched, and did blue keep running?")
+        return failed(f"{len(bad)} of {len(requests)} requests failed "
+                      f"({_runs.causes_text(_runs.causes(bad))}), the first at "
+                      f"t={bad[0].t:.2f} s",
+                      hint="a switch between two running, ready colours drops nothing: was "
+                           "green available before you switched, and did blue keep running?",
+                      fix="switch only the selector (color: green) of Service web, with both "
+                          "Deployments running")
     marks = [m for m in run.lab.timeline.marks
-             if run.start <= m.t <= (run.end or float("inf")) and "switch" in m.label.lower()]
+             if run.start <= m.t <= run.end and "switch" in m.label.lower()]
     if marks and last_old is not None:
         lag = (f"; 1.0 answered its last request {last_old - marks[0].t:.2f} s after the switch "
                "(kube-proxy learning the new selector), then only 1.1")
+    elif last_old is None:
+        lag = "; every request was answered by 1.1 (the switch happened before the run)"
     else:
         lag = "; first 1.0, then only 1.1"
     return passed(f"{len(requests)} requests, 0 failed{lag}")
 
 
-def no_room_for_green(small_lab, pending) -> Verdict:
-    """Exercise 3: on a cluster with room for 5 pods, count green's Pending pods."""
+@exercise("02.3", "the cost: twice the pods, and no room for green")
+def no_room_for_green(small_lab: Any, pending: Any) -> Verdict:
+    """Exercise 3: on a cluster with room for 5 pods, count green's Pending pods.
+
+    Reads the reader's Lab: its green pods without a node, and the
+    FailedScheduling event that says why.
+    """
     if unanswered(small_lab, pending):
-        return missing("build the small cluster, deploy green on it, and set `pending`")
+        return missing("build the small cluster, deploy green on it, and set `pending`",
+                       hint="a pod the scheduler could not place has no node")
+    if not isinstance(small_lab, Lab):
+        return failed(f"small_lab={describe(small_lab)}: expected the small Lab you deployed "
+                      "green on")
+    count = whole(pending)
+    if count is None or count < 0:
+        return failed(f"pending={describe(pending)}: expected a whole number of pods >= 0")
     pods = small_lab.backend.list("Pod")
-    green = [p for p in pods if (p["metadata"].get("labels") or {}).get("color") == "green"]
-    waiting = [p for p in green if not p["spec"].get("nodeName")]
-    blue = [p for p in pods if (p["metadata"].get("labels") or {}).get("color") == "blue"]
+
+    def colour(pod: dict) -> Optional[str]:
+        return ((pod.get("metadata") or {}).get("labels") or {}).get("color")
+
+    green = [p for p in pods if colour(p) == "green"]
+    blue = [p for p in pods if colour(p) == "blue"]
+    waiting = [p for p in green if not (p.get("spec") or {}).get("nodeName")]
     if not green:
-        return failed("there is no green pod in that lab: apply blue-green/green.yaml to it")
+        return failed("there is no green pod in that Lab: apply blue-green/green.yaml to it")
     events = [e for e in small_lab.timeline.events if e.reason == "FailedScheduling"]
     why = f" (FailedScheduling: {events[-1].message})" if events else ""
-    if pending != len(waiting):
-        return failed(f"you said {pending}, but {len(waiting)} of {len(green)} green pods have no "
-                      f"node{why}; `lab.pods()` lists them with NODE None")
+    if count != len(waiting):
+        return failed(f"you said {count}, but {len(waiting)} of {len(green)} green pods have no "
+                      f"node{why}",
+                      hint="small.pods() lists every pod with its NODE: count the green ones "
+                           "whose NODE is None",
+                      fix="pending = sum(1 for p in small.pods() if p['node'] is None)")
     return passed(f"{len(blue)} blue + {len(green) - len(waiting)} green pods run; "
                   f"{len(waiting)} green pods are Pending{why}. Blue-green needs room for twice "
                   "the pods, or the release stalls before the switch")
 
 
-def bad_release_never_reached_users(result, run) -> Verdict:
-    """Exercise 4: a gate stops 1.1-bad before the switch: zero users see it."""
+@exercise("02.4", "stop the bad release before any user sees it")
+def bad_release_never_reached_users(result: Any, run: Any) -> Verdict:
+    """Exercise 4: a gate stops 1.1-bad before the switch: zero users see it.
+
+    Reads the reader's run: the StrategyResult ``blue_green`` returned and the
+    users' requests around it.
+    """
     if unanswered(result, run):
-        return missing("call blue_green(...) with a gate inside the traffic run")
-    status = getattr(result, "status", None)
-    bad = [q for q in run.requests if not q.ok]
-    from_bad = [q for q in run.requests if q.version == BAD]
-    if status == "promoted":
-        return failed(f"1.1-bad was promoted: {len(bad)} of {len(run.requests)} user requests "
-                      "failed — there was no gate to stop it; pass pre_promotion=Analysis(...)")
-    if status == "rolled_back":
+        return missing("call blue_green(...) with a gate inside the traffic run",
+                       hint="blue_green can analyse green before the switch or after it")
+    if not isinstance(result, StrategyResult):
+        return failed(f"result={describe(result)}: expected what blue_green(...) returns")
+    wrong = _not_a_run("run", run, "the users' run, `with lab.traffic(...) as gate_run:`")
+    if wrong is not None:
+        return wrong
+    requests = list(run.requests)
+    bad = [q for q in requests if not q.ok]
+    from_bad = [q for q in requests if q.version == BAD]
+    gate_hint = ("an analysis after the switch can only switch back once users were hurt; "
+                 "which gate tests green through the preview Service before any user sees it?")
+    gate_fix = 'blue_green(lab, "releaselab/web:1.1-bad", pre_promotion=Analysis(interval_s=5))'
+    if result.status == "promoted":
+        return failed(f"1.1-bad was promoted: {len(bad)} of {len(requests)} user requests "
+                      "failed, and nothing stopped it", hint=gate_hint, fix=gate_fix)
+    if result.status == "rolled_back":
         return failed(f"the post-promotion analysis caught it and switched back, but "
-                      f"{len(from_bad)} user requests reached 1.1-bad and {len(bad)} failed: "
-                      "the check ran AFTER the switch; test through the preview Service before "
-                      "it (pre_promotion)")
-    if status != "aborted":
-        return failed(f"the release ended {status!r}: {getattr(result, 'reason', '')}")
+                      f"{len(from_bad)} user requests reached 1.1-bad and {len(bad)} failed: the "
+                      "check ran after the switch", hint=gate_hint, fix=gate_fix)
+    if result.status != "aborted":
+        return failed(f"the release ended {result.status!r}: {result.reason}",
+                      hint=gate_hint, fix=gate_fix)
     if from_bad or bad:
         return failed(f"aborted, yet {len(from_bad)} user requests reached 1.1-bad and "
-                      f"{len(bad)} failed")
+                      f"{len(bad)} failed", hint="was the run `gate_run` the users' traffic to "
+                                                 "Service web?")
     return passed(f"aborted before the switch ({result.reason.split(';')[0]}); "
-                  f"{len(run.requests)} user requests, 0 failed, none answered by 1.1-bad")
+                  f"{len(requests)} user requests, 0 failed, none answered by 1.1-bad")

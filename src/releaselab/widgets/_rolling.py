@@ -3,9 +3,10 @@
 Each change builds the Deployment from ``rolling/web.yaml`` with the chosen
 replicas, maxSurge, maxUnavailable, STARTUP_SECONDS and minReadySeconds
 (:func:`releaselab.checks.rolling.rolling_manifest`), rolls it out from 3.0
-to 3.1 under 50 requests per second on the simulator
-(:func:`~releaselab.checks.rolling.simulate_rollout`, the same run the lab's
-checks measure), and redraws the Timeline's plot with one line of numbers:
+to 3.1 under 50 requests per second on the simulator — always
+``Lab("sim")``, whatever ``RELEASELAB_BACKEND`` says, so moving a slider never
+touches the reader's cluster (:func:`~releaselab.checks.rolling.simulate_rollout`,
+the same run the lab's checks measure) — and redraws the Timeline's plot with one line of numbers:
 rollout seconds, waves, the fewest ready pods, the peak, failed requests.
 The simulation of 10 replicas takes a few tens of milliseconds; drawing the
 plot takes longer than simulating it.
@@ -13,7 +14,9 @@ plot takes longer than simulating it.
 
 from __future__ import annotations
 
+import base64
 import html
+import io
 from typing import Optional
 
 import ipywidgets as widgets
@@ -118,11 +121,18 @@ class RollingExplorer(widgets.VBox):
                  f"maxUnavailable {settings['max_unavailable']}, seconds to ready "
                  f"{settings['startup_seconds']}, minReadySeconds "
                  f"{settings['min_ready_seconds']}")
-        with self.output:
-            self.output.clear_output(wait=True)
-            fig = rollout.run.plot(deployment="web", title=title)
-            plt.show()
+        fig = rollout.run.plot(deployment="web", title=title)
+        # Set the Output widget's outputs directly instead of capturing with
+        # `with self.output:`: the capture sends the widget a msg_id during the
+        # cell, and nbclient (nbconvert, `make solutions`, releaselab grade's
+        # predecessors) then sometimes never sees the cell finish (nbclient #312).
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", bbox_inches="tight")
         plt.close(fig)
+        self.output.outputs = ({
+            "output_type": "display_data", "metadata": {},
+            "data": {"image/png": base64.b64encode(buffer.getvalue()).decode("ascii"),
+                     "text/plain": f"<the rollout's plot: {html.escape(title)}>"}},)
 
 
 def numbers_line(rollout: Rollout) -> str:

@@ -1,0 +1,202 @@
+"""What the checkers say: measured first, then a hint, then the fix — and never a number the
+run did not have, never a sentence the next one contradicts.
+
+The cases #13 found (10 % of 4, maxSurge 5, 3.0 waves, a liveness probe for a
+readiness probe) are checked against an independent measurement of the same
+run.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from releaselab import Lab, manifests
+from releaselab.checks import _core, _runs, hint, rolling
+from releaselab.checks.rolling import (check_full_capacity, check_prediction,
+                                       check_readiness_fix)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_feedback():
+    _core._reset()
+
+
+def numbers(text: str) -> set:
+    """Every number a message quotes (ids such as "01.1" and percent signs aside)."""
+    text = re.sub(r'hint\("\d\d\.\d"\)', "", text)
+    return {float(n) for n in re.findall(r"(?<![\w.])-?\d+(?:\.\d+)?", text)}
+
+
+def runs_of(surge, unavailable):
+    return [rolling.simulate_rollout(rolling.rolling_manifest(4, surge, unavailable), seed=s)
+            for s in rolling.SEEDS]
+
+
+# ---------------------------------------------------------------------------- 10 % of 4
+
+def test_ten_percent_of_four_is_zero_then_one_and_the_message_says_so_once():
+    verdict = check_full_capacity("0%", "10%")
+    runs = runs_of("0%", "10%")
+    low = min(run.min_ready for run in runs)
+    assert not verdict.passed and low == 3
+    message = verdict.message
+    assert "'10%' of 4 = 0.4, rounded down to 0 pods" in message
+    assert "takes maxUnavailable as 1" in message
+    assert f"ready pods fell to {low} of 4" in message
+    assert "take 1 old pod out of service" in message
+    # the contradiction #13 found: "(= 1 of 4 replicas, rounded down)" next to "resolves to 0"
+    assert "= 1 of 4" not in message and "rounded down to 1" not in message
+    # every number is the reader's setting, a seed, or measured
+    allowed = {0, 10, 4, 0.4, 1, 3, 25, 2} | {float(s) for s in rolling.SEEDS}
+    assert numbers(message) <= allowed, numbers(message) - allowed
+    # the first answer is not handed the fix
+    assert "maxUnavailable: 0" not in message and verdict.level == _core.MEASURED
+
+
+def test_capacity_message_numbers_come_from_the_run():
+    verdict = check_full_capacity(1, 3)
+    runs = runs_of(1, 3)
+    low = min(run.min_ready for run in runs)
+    lost = round(100 * (4 - low) / 4)
+    assert f"fell to {low} of 4" in verdict.message and f"{lost} % of capacity" in verdict.message
+    allowed = {1, 3, 4, low, lost} | {float(s) for s in rolling.SEEDS}
+    assert numbers(verdict.message) <= allowed
+
+
+# ---------------------------------------------------------------------------- maxSurge 5
+
+def test_max_surge_five_reports_the_eight_pods_the_replicasets_really_asked_for():
+    verdict = check_full_capacity(5, 0)
+    runs = runs_of(5, 0)
+    spec = max(_runs.spec_peak(run.lab.timeline, "web", run.run.start) for run in runs)
+    peak = max(run.summary.peak_pods for run in runs)
+    seconds = max(run.seconds for run in runs)
+    assert verdict.passed
+    assert spec == 8                 # 4 old + 4 new: the new ReplicaSet never exceeds replicas
+    assert f"asked for up to {spec} pods at once" in verdict.message
+    assert "maxSurge allowed 9, but the new ReplicaSet never grows past the 4 replicas" \
+        in verdict.message
+    assert f"({peak} existed at the peak" in verdict.message
+    assert "up to 9 pods in" not in verdict.message          # #13's contradiction
+    assert f"took {seconds:g} s" in verdict.message
+
+
+def test_spec_peak_reads_the_replicaset_steps():
+    run = rolling.simulate_rollout(rolling.rolling_manifest(4, 1, 0))
+    sizes, peak = {}, 0
+    for step in run.lab.timeline.rs_steps:
+        sizes[step.replicaset] = step.to
+        peak = max(peak, sum(sizes.values()))
+    assert _runs.spec_peak(run.lab.timeline, "web") == peak == 5
+
+
+# ---------------------------------------------------------------------------- waves 3.0
+
+@pytest.mark.parametrize("waves", [3, 3.0])
+def test_whole_waves_given_as_a_float_are_accepted(waves):
+    run = rolling.simulate_rollout(rolling.rolling_manifest(**rolling.PREDICTION))
+    verdict = check_prediction(waves, 6 / 2 * 5.3)
+    assert verdict.passed, verdict.message
+    assert f"{run.waves} waves in {run.seconds:g} s measured (you said 3 and" in verdict.message
+
+
+@pytest.mark.parametrize("waves", [3.5, float("nan"), float("inf"), "3", None, True, 0, -3])
+def test_waves_that_are_not_a_whole_number_get_one_line(waves):
+    verdict = check_prediction(waves, 15)
+    assert not verdict.passed and verdict.answered
+    assert verdict.message.startswith(f"predicted_waves={waves!r}: expected a whole number")
+
+
+@pytest.mark.parametrize("seconds", [float("nan"), float("inf"), -1, 0, "15", None])
+def test_nan_and_infinite_seconds_are_wrong_answers(seconds):
+    verdict = check_prediction(3, seconds)
+    assert not verdict.passed
+    assert "expected the duration as a finite number of seconds" in verdict.message
+
+
+def test_prediction_message_numbers_are_measured():
+    verdict = check_prediction(4, 10)
+    run = rolling.simulate_rollout(rolling.rolling_manifest(**rolling.PREDICTION))
+    grew = _runs.growth_times(run.lab.timeline, "web", run.run.start)
+    tolerance = max(0.15 * run.seconds, 1.0)
+    per_wave = run.seconds / run.waves
+    allowed = ({4, 10, run.waves, run.seconds, round(per_wave, 2),
+                round(run.seconds - tolerance, 1), round(run.seconds + tolerance, 1)}
+               | set(grew))
+    assert numbers(verdict.message) <= allowed, numbers(verdict.message) - allowed
+
+
+# ---------------------------------------------------------------------------- liveness
+
+def _with_liveness(**probe):
+    docs = manifests.load(rolling.NO_PROBE)
+    docs[0]["spec"]["template"]["spec"]["containers"][0]["livenessProbe"] = {
+        "httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 1,
+        "failureThreshold": 1, **probe}
+    return docs
+
+
+def test_a_liveness_probe_instead_of_a_readiness_probe_is_explained():
+    docs = _with_liveness()
+    verdict = check_readiness_fix(docs)
+    # measure the same thing independently: the pods the kubelet keeps killing
+    lab = Lab("sim", echo=False, seed=rolling.SEEDS[0])
+    lab.apply(docs)
+    lab.wait(rolling.STALL_WATCH_S)
+    restarts = sum(p.restarts for p in lab.timeline.pods_of("web"))
+    assert not verdict.passed and restarts > 0
+    assert f"restarted {restarts} times" in verdict.message
+    assert "A liveness probe does not say when a pod may get traffic" in verdict.message
+    assert "KILL the container" in verdict.message
+    assert "does not listen until 3 s after it starts" in verdict.message
+    assert "readinessProbe" not in verdict.message          # the fix comes last
+    assert "readinessProbe" in verdict.fix_text
+
+
+def test_a_liveness_probe_that_waits_still_does_not_gate_traffic():
+    verdict = check_readiness_fix(_with_liveness(initialDelaySeconds=10))
+    assert not verdict.passed
+    assert "without a readiness probe" in verdict.message
+    assert "it does not keep traffic away from a starting pod" in verdict.message
+
+
+# ---------------------------------------------------------------------------- escalation
+
+def test_help_escalates_with_different_wrong_answers_and_hint_requests():
+    first = check_full_capacity(1, 3)
+    assert first.level == _core.MEASURED
+    assert repr(first).endswith('(stuck? hint("01.1") gives a hint)')
+    assert "Hint" not in repr(first) and "Fix" not in repr(first)
+    again = check_full_capacity(1, 3)                  # the same answer: the same verdict
+    assert repr(again) == repr(first)
+    second = check_full_capacity(0, 1)                 # a different wrong answer: the hint
+    assert second.level == _core.HINT and f"💡 Hint: {second.hint_text}" in repr(second)
+    assert "🔧" not in repr(second)
+    third = check_full_capacity(2, 2)                  # a third: the fix
+    assert third.level == _core.FIX and f"🔧 Fix: {third.fix_text}" in repr(third)
+    assert check_full_capacity(1, 0).passed
+
+
+def test_hint_asks_for_the_next_level():
+    check_prediction(4, 10)
+    first = hint("01.2")
+    assert first.startswith("💡 Hint: ") and "🔧" not in first
+    second = hint()                                    # the last exercise checked
+    assert "🔧 Fix: waves = ceil(replicas / maxSurge)" in second
+    again = check_prediction(4, 10)                    # re-run: now shows what was asked for
+    assert "🔧 Fix:" in repr(again)
+
+
+def test_hint_never_raises_and_says_what_to_do():
+    assert "no exercise has been checked yet" in hint()
+    assert "no exercise '99.9'" in hint("99.9")
+    assert "no exercise 7" in hint(7)
+    assert "run exercise 01.3's check cell first" in hint("01.3")
+    check_full_capacity(1, 0)
+    assert hint("01.1").startswith("✅ exercise 01.1 passed already")
+    unanswered = check_full_capacity(..., ...)
+    assert unanswered.status == "unanswered"
+    assert hint("01.1").startswith("💡 Hint: maxSurge says")
+    assert repr(hint("01.1")) == str(hint("01.1"))     # shown as text, without quotes
