@@ -20,7 +20,6 @@ its pods, probes and resources are not run, which :data:`NOT_MODELLED` says once
 from __future__ import annotations
 
 from ._fielderrors import Errors, is_dns1123_subdomain
-from ._podvalidation import validate_pod_template
 
 # Lab.apply names it once ("note: the simulator does not model ...").
 NOT_MODELLED = ("StatefulSet pods, probes and resources (a StatefulSet of postgres or redis "
@@ -46,9 +45,9 @@ def default_statefulset(obj: dict, default_pod_template) -> None:
     default_pod_template(spec.setdefault("template", {}))
 
 
-def validate_statefulset_spec(spec: dict, errs: Errors, validate_label_selector,
-                              selector_matches) -> None:
-    """ValidateStatefulSetSpec, in its order (the selector helpers are the Deployment's)."""
+def validate_statefulset_spec(spec: dict, errs: Errors, validate_selected_template) -> None:
+    """ValidateStatefulSetSpec, in its order (the selector and template rules are the
+    Deployment's: ``_validation.validate_selected_template``)."""
     policy = spec.get("podManagementPolicy")
     if policy not in _POLICIES:
         errs.not_supported("spec.podManagementPolicy", policy, _POLICIES)
@@ -70,21 +69,7 @@ def validate_statefulset_spec(spec: dict, errs: Errors, validate_label_selector,
     for key in ("replicas", "minReadySeconds"):
         if spec.get(key, 0) < 0:
             errs.invalid(f"spec.{key}", spec[key], "must be greater than or equal to 0")
-    selector = spec.get("selector")
-    if selector is None:
-        errs.required("spec.selector")
-    else:
-        validate_label_selector(selector, "spec.selector", errs)
-        if not selector.get("matchLabels") and not selector.get("matchExpressions"):
-            errs.invalid("spec.selector", selector,
-                         "empty selector is invalid for statefulset")
-    template = spec.get("template") or {}
-    labels = (template.get("metadata") or {}).get("labels") or {}
-    if selector and (selector.get("matchLabels") or selector.get("matchExpressions")) \
-            and not selector_matches(selector, labels):
-        errs.invalid("spec.template.metadata.labels", labels,
-                     "`selector` does not match template `labels`")
-    validate_pod_template(template, "spec.template", errs)
+    validate_selected_template(spec, errs, "statefulset")
     for i, claim in enumerate(spec.get("volumeClaimTemplates") or []):
         where = f"spec.volumeClaimTemplates[{i}]"
         name = (claim.get("metadata") or {}).get("name", "")

@@ -66,7 +66,7 @@ def check(obj: dict) -> dict:
         validate_service_spec(obj["spec"], errs)
     elif kind == "StatefulSet":
         default_statefulset(obj, default_pod_template)
-        validate_statefulset_spec(obj["spec"], errs, validate_label_selector, selector_matches)
+        validate_statefulset_spec(obj["spec"], errs, validate_selected_template)
     else:
         default_gateway_api(obj)
     errs.raise_for(prefix_of(obj))
@@ -138,21 +138,7 @@ def default_probe(probe: dict) -> None:
 def validate_deployment_spec(spec: dict, errs: Errors) -> None:
     """ValidateDeploymentSpec (pkg/apis/apps/validation), in its order."""
     _nonnegative(spec, "replicas", "spec", errs)
-    selector = spec.get("selector")
-    if selector is None:
-        errs.required("spec.selector")
-    else:
-        validate_label_selector(selector, "spec.selector", errs)
-        if not selector.get("matchLabels") and not selector.get("matchExpressions"):
-            errs.invalid("spec.selector", selector, "empty selector is invalid for deployment")
-    template = spec.get("template") or {}
-    labels = (template.get("metadata") or {}).get("labels") or {}
-    # ValidatePodTemplateSpecForReplicaSet: a non-empty selector must select the template.
-    if selector and (selector.get("matchLabels") or selector.get("matchExpressions")) \
-            and not selector_matches(selector, labels):
-        errs.invalid("spec.template.metadata.labels", labels,
-                     "`selector` does not match template `labels`")
-    validate_pod_template(template, "spec.template", errs)
+    validate_selected_template(spec, errs, "deployment")
     validate_strategy(spec.get("strategy") or {}, errs)
     _nonnegative(spec, "minReadySeconds", "spec", errs)
     _nonnegative(spec, "revisionHistoryLimit", "spec", errs)
@@ -160,6 +146,26 @@ def validate_deployment_spec(spec: dict, errs: Errors) -> None:
     if spec["progressDeadlineSeconds"] <= spec["minReadySeconds"]:
         errs.invalid("spec.progressDeadlineSeconds", spec["progressDeadlineSeconds"],
                      "must be greater than minReadySeconds")
+
+
+def validate_selected_template(spec: dict, errs: Errors, owner: str) -> None:
+    """The selector and pod-template rules every workload kind shares (``owner``: "deployment",
+    "statefulset"): ValidateLabelSelector, a non-empty selector, and
+    ValidatePodTemplateSpecForReplicaSet — the selector must select the template's labels."""
+    selector = spec.get("selector")
+    if selector is None:
+        errs.required("spec.selector")
+    else:
+        validate_label_selector(selector, "spec.selector", errs)
+        if not selector.get("matchLabels") and not selector.get("matchExpressions"):
+            errs.invalid("spec.selector", selector, f"empty selector is invalid for {owner}")
+    template = spec.get("template") or {}
+    labels = (template.get("metadata") or {}).get("labels") or {}
+    if selector and (selector.get("matchLabels") or selector.get("matchExpressions")) \
+            and not selector_matches(selector, labels):
+        errs.invalid("spec.template.metadata.labels", labels,
+                     "`selector` does not match template `labels`")
+    validate_pod_template(template, "spec.template", errs)
 
 
 def _nonnegative(spec: dict, key: str, path: str, errs: Errors) -> None:

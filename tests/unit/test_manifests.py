@@ -156,3 +156,48 @@ def test_objects_read_back_apply_again_status_and_server_fields_included():
         obj = lab.get(kind, name)
         assert "status" in obj
         lab.apply(obj)
+
+
+def _statefulset():
+    from releaselab import manifests
+
+    return next(o for o in manifests.load("data/postgres.yaml") if o["kind"] == "StatefulSet")
+
+
+@pytest.mark.parametrize("change,first_words", [
+    # ValidatePodTemplateSpecForReplicaSet, shared with the Deployment
+    (lambda s: s["spec"]["template"]["metadata"]["labels"].update(app="other"),
+     'StatefulSet.apps "postgres" is invalid: spec.template.metadata.labels: Invalid value'),
+    # ValidatePersistentVolumeClaimSpec
+    (lambda s: s["spec"]["volumeClaimTemplates"][0]["spec"].pop("accessModes"),
+     'StatefulSet.apps "postgres" is invalid: spec.volumeClaimTemplates[0].spec.accessModes: '
+     "Required value"),
+    # ValidateStatefulSetSpec
+    (lambda s: s["spec"].update(podManagementPolicy="Sometimes"),
+     'StatefulSet.apps "postgres" is invalid: spec.podManagementPolicy: Unsupported value'),
+    # the decoder, against the real OpenAPI schema
+    (lambda s: s["spec"].update(replicas="one"),
+     'StatefulSet in version "v1" cannot be handled as a StatefulSet: json: cannot unmarshal '
+     "string into Go struct field StatefulSetSpec.spec.replicas of type int32"),
+])
+def test_statefulset_refused_as_the_api_server_words_it(change, first_words):
+    from releaselab import manifests
+
+    obj = _statefulset()
+    manifests.validate(obj)                    # the manifest itself is valid
+    change(obj)
+    with pytest.raises(ManifestError) as caught:
+        manifests.validate(obj)
+    assert str(caught.value).startswith(first_words), str(caught.value)
+
+
+def test_statefulset_defaults_keep_its_claims():
+    from releaselab import manifests
+
+    obj = _statefulset()
+    obj["spec"].pop("persistentVolumeClaimRetentionPolicy", None)
+    stored, notes = manifests.validate(obj)
+    assert stored["spec"]["persistentVolumeClaimRetentionPolicy"] == {
+        "whenDeleted": "Retain", "whenScaled": "Retain"}
+    assert stored["spec"]["podManagementPolicy"] == "OrderedReady"
+    assert notes and "StatefulSet" in notes[0]
