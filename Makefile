@@ -2,7 +2,7 @@
 #   make book   build the book (student edition): chapters computed on the simulator, labs as exercise sheets
 #   make book-instructor  build the instructor edition (+ solutions, lab guides, question bank)
 #   make test   run every test (unit, property, conformance, notebooks, editions, the book in a browser)
-#   make lab    open JupyterLab on labs/
+#   make lab    open JupyterLab on work/, your copy of the labs (made once from labs/)
 #   make labs   regenerate labs/ from solutions/
 #   make solutions  re-run solutions/ in place (refresh their stored outputs), then make labs
 PYTHON ?= python3
@@ -61,8 +61,13 @@ test-browser: book
 # Jupyter refuses to run as root unless told; a container or VM login is often root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
+# Answers are written in work/, a copy of labs/ that git ignores: labs/ is
+# generated (`make labs` rewrites it), so answers written there would be lost.
+# A lab already in work/ is never overwritten; a new one is copied in.
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab $(ROOT_FLAG) labs/
+	@mkdir -p work
+	@for nb in labs/*.ipynb; do test -e "work/$${nb#labs/}" || cp "$$nb" work/; done
+	$(VENV)/bin/jupyter lab $(ROOT_FLAG) work/
 
 labs: $(STAMP)
 	$(PY) -m releaselab.labgen
