@@ -37,7 +37,8 @@ CHAPTERS = edition.taught_chapters(TOC)
 PRACTISES = {"labs/01-rolling-update": "book/rolling-update",
              "labs/04-really-zero-downtime": "book/really-zero-downtime",
              "labs/02-blue-green": "book/blue-green",
-             "labs/03-canary": "book/canary"}
+             "labs/03-canary": "book/canary",
+             "labs/05-two-versions": "book/two-versions"}
 
 BOX = re.compile(r"^:::\{admonition\} Learning path\n(?P<body>.*?)\n:::$", re.M | re.S)
 
@@ -99,6 +100,25 @@ def test_each_lab_follows_the_chapter_it_practises():
             assert before == expected, f"{lab} comes after {before}, not after {expected}"
         else:
             assert before.startswith("book/"), f"{lab} must come right after its chapter"
+
+
+@pytest.mark.parametrize("lab", edition.labs(TOC))
+def test_every_lab_opens_with_before_you_start(lab):
+    """CONTRIBUTING.md: a lab opens with 3-5 objectives to tick off, its prerequisites and a
+    time; the objectives are a task list (MyST's `tasklist` extension renders the boxes)."""
+    import json
+
+    name = lab.split("/", 1)[1]
+    cells = json.loads((ROOT / "solutions" / f"{name}.ipynb").read_text(encoding="utf-8"))
+    sources = ["".join(c["source"]) for c in cells["cells"][:3] if c["cell_type"] == "markdown"]
+    box = next((t for t in sources if t.startswith("## Before you start")), None)
+    assert box, f"{name}: no '## Before you start' cell among its first cells"
+    ticks = re.findall(r"^- \[ \] ", box, re.M)
+    assert 3 <= len(ticks) <= 5, f"{name}: {len(ticks)} objectives as '- [ ] ', want 3-5"
+    assert not re.findall(r"^- (?!\[ \] )", box, re.M), f"{name}: every objective is '- [ ] '"
+    assert "**Prerequisites.**" in box and re.search(r"\*\*Time\.\*\* About \d+ minutes", box)
+    parse = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))["parse"]
+    assert "tasklist" in parse["myst_enable_extensions"], "'- [ ]' needs MyST's tasklist"
 
 
 def test_no_solution_or_instructor_page_in_the_student_toc():

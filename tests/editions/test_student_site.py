@@ -218,3 +218,20 @@ def test_lab_pages_show_no_computed_output(site):
         if 'class="cell_output' in raw:
             with_output.append(page)
     assert not with_output, f"lab pages with computed outputs: {with_output}"
+
+
+def test_lab_objectives_render_as_checkboxes(site):
+    """Each lab's "Before you start" objectives ("- [ ] ...") are checkboxes, not "[ ]" text:
+    MyST's tasklist extension (_config.yml) must be on."""
+    labs = sorted(p for p in site if p.startswith("labs/") and p.endswith(".html"))
+    assert labs, "no lab page in the student edition"
+    problems = []
+    for page in labs:
+        raw = (SITE / page).read_text(encoding="utf-8")
+        boxes = re.findall(r'<input[^>]*class="task-list-item-checkbox"[^>]*type="checkbox"', raw)
+        text, _ = site[page]
+        if not 3 <= len(boxes) <= 5:
+            problems.append(f"{page}: {len(boxes)} objective checkboxes, want 3-5")
+        if "[ ]" in text:
+            problems.append(f"{page}: '[ ]' shown as text")
+    assert not problems, "\n".join(problems)

@@ -4,6 +4,7 @@ nothing a reader may pass crashes them, and the same answer gets the same verdic
 import contextlib
 import io
 import re
+from pathlib import Path
 
 import pytest
 
@@ -52,6 +53,31 @@ def test_the_expand_contract_plan_passes():
     verdict = tv.check_plan([("5.1-both", 2), ("5.1", 3), ("5.1", 4)], seeds=ONE)
     assert verdict.passed, verdict.message
     assert re.search(r"0 of \d+ requests failed, 0 of \d+ orders lost", verdict.message)
+    assert "in 3 rolling updates" in verdict.message
+
+
+def test_the_chapters_four_release_plan_is_safe_but_not_the_answer():
+    """book/two-versions.md measures expand, migrate, switch, contract as four releases; the
+    exercise asks for three, so the chapter's worked example does not answer it."""
+    chapter = (Path(__file__).resolve().parents[2] / "book" / "two-versions.md").read_text()
+    assert 'PLAN = [("5.1-both", 2), ("5.1-both", 3), ("5.1", 3), ("5.1", 4)]' in chapter
+    verdict = tv.check_plan([("5.1-both", 2), ("5.1-both", 3), ("5.1", 3), ("5.1", 4)],
+                            seeds=ONE)
+    assert not verdict.passed and verdict.answered
+    assert re.search(r"seed 1: 0 of \d+ requests failed, 0 of \d+ orders lost", verdict.message)
+    assert re.search(r"safe and finished, but in 4 rolling updates \(\d+ s of releasing",
+                     verdict.message), verdict.message
+    assert "('5.1', 3)" not in verdict.message, "the first answer measures; the fix waits"
+    assert "share a release" in verdict.hint_text and "('5.1', 3)" in verdict.fix_text
+
+
+def test_only_releases_that_change_the_pods_count():
+    """Repeating a release starts no rollout; 5.0 with MIGRATE=1 first does (it adds MIGRATE
+    to a template that had none), so it is counted."""
+    again = tv.check_plan([("5.1-both", 2), ("5.1", 3), ("5.1", 3), ("5.1", 4)], seeds=ONE)
+    assert again.passed and "in 3 rolling updates" in again.message, again.message
+    first = tv.check_plan([("5.0", 1), ("5.1-both", 2), ("5.1", 3), ("5.1", 4)], seeds=ONE)
+    assert not first.passed and "in 4 rolling updates" in first.message, first.message
 
 
 @pytest.mark.parametrize("plan,words", [

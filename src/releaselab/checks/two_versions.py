@@ -10,7 +10,7 @@ requests per second in all.
 
 =====  ==========================  ===============================================
 05.1   ``check_prediction``        which requests the naive release fails, and how long
-05.2   ``check_plan``              an expand/contract plan: 0 failed, 0 orders lost
+05.2   ``check_plan``              an expand/contract plan in 3 releases: 0 failed, 0 lost
 05.3   ``check_logouts``           how many users a rolling update logs out (memory sessions)
 05.4   ``check_session_fix``       the env that logs nobody out
 05.5   ``check_choice``            blue-green or rolling for the naive release, with your runs
@@ -50,6 +50,11 @@ __all__ = ["check_prediction", "check_plan", "check_logouts", "check_session_fix
            "HOLD_S", "WEB", "BLUE_GREEN", "REDIS_URL", "OLD", "NEW", "BOTH", "LATEST_SCHEMA"]
 
 SEEDS = (1, 2, 3)
+WEB_DEPLOYMENT = "web"
+#: Exercise 05.2 asks for the plan in this many releases.  The chapter's worked
+#: example takes four, one step each (expand, migrate the data, switch the code,
+#: contract); two of them can share a release, and finding which is the exercise.
+MAX_RELEASES = 3
 STRATEGIES = ("rolling", "blue-green")
 OPS = ("write", "read")
 
@@ -215,6 +220,18 @@ def _final_schema(steps) -> int:
     return version
 
 
+def _rollouts(run) -> int:
+    """How many rolling updates ``run`` saw: ReplicaSets of web scaled up from 0 while it ran.
+
+    A release that changes nothing (the same image and MIGRATE as the one before)
+    starts no rollout and is not counted; ("5.0", 1) as a first release is one,
+    because it adds MIGRATE to a pod template that had none.
+    """
+    return sum(1 for step in run.lab.timeline.rs_steps
+               if step.deployment == WEB_DEPLOYMENT and step.from_ == 0 and step.to > 0
+               and run.start <= step.t <= (run.end if run.end is not None else step.t))
+
+
 def _plan_text(steps) -> str:
     return " → ".join(f"{t.split(':')[1]} (MIGRATE={m if m is not None else 'its own'})"
                       for t, m in steps)
@@ -227,14 +244,16 @@ def _plan_placeholder(plan) -> bool:
         unanswered(*(s if isinstance(s, (list, tuple)) else (s,))) for s in plan)
 
 
-@exercise("05.2", "an expand/contract plan", cells=("ex2-run",))
+@exercise("05.2", "an expand/contract plan in three releases", cells=("ex2-run",))
 def check_plan(plan, seeds: Iterable[int] = SEEDS) -> Verdict:
     """An expand/contract plan: from 5.0 on schema 1 to 5.1 on schema 4 with 0 failed requests
-    and 0 orders lost, on every seed."""
+    and 0 orders lost, on every seed, in at most ``MAX_RELEASES`` releases (the chapter's
+    worked example takes four).  Simulates the plan with ``Lab("sim")``."""
     if _plan_placeholder(plan):
         return missing("set plan to a list of releases, e.g. [('5.1-both', 2), ...]",
-                       hint="the same four migrations, spread over releases so that every "
-                            "release leaves a schema both running versions can use")
+                       hint=f"the same four migrations, spread over at most {MAX_RELEASES} "
+                            "releases so that every release leaves a schema both running "
+                            "versions can use")
     try:
         steps = normalize_plan(plan)
     except ReleaseLabError as exc:
@@ -262,8 +281,9 @@ def check_plan(plan, seeds: Iterable[int] = SEEDS) -> Verdict:
         return failed(f"{shown}: {figures}. Seed {seed}: " + "; ".join(explain(run)[:4])
                       + f" — {why}", hint=hint_text,
                       fix="[('5.1-both', 2), ('5.1', 3), ('5.1', 4)]: expand while 5.0 runs "
-                          "(5.1-both fits schemas 1–3), backfill once only 5.1-both writes, "
-                          "contract once only 5.1 runs")
+                          "(5.1-both fits schemas 1–3), backfill once 5.0 no longer writes "
+                          "(5.1-both and 5.1 both write the name parts), contract once only "
+                          "5.1 runs")
     end_schema, last = _final_schema(steps), steps[-1][0].split(":")[1]
     if end_schema < LATEST_SCHEMA or last != NEW:
         left = [] if last == NEW else [f"the shop ends on {last}, not {NEW}"]
@@ -272,8 +292,22 @@ def check_plan(plan, seeds: Iterable[int] = SEEDS) -> Verdict:
                         "there")
         return failed(f"{shown}: {figures} — safe, but not finished: " + "; ".join(left),
                       hint="the job is done when 5.1 runs everywhere on schema 4 (contract)")
+    rollouts = max(_rollouts(r) for _, r, _ in runs)
+    if rollouts > MAX_RELEASES:
+        seconds = sum(r.seconds for r in runs[0][2])
+        return failed(f"{shown}: {figures} — safe and finished, but in {rollouts} rolling "
+                      f"updates ({seconds:.0f} s of releasing on seed {runs[0][0]}); the "
+                      f"exercise asks for {MAX_RELEASES}",
+                      hint="a migration can share a release with a change of code when every "
+                           "version running during that rollout — the old pods and the new — "
+                           "can use the schema it leaves and writes every column it needs; "
+                           "which of your migrations has such a rollout?",
+                      fix="[('5.1-both', 2), ('5.1', 3), ('5.1', 4)]: the backfill rides on the "
+                          "release that brings 5.1, because during that rollout only 5.1-both "
+                          "and 5.1 write orders, and both write first_name and last_name")
     return passed(f"{shown}: {figures} — zero failed requests and no order lost on every "
-                  f"seed ({_seeds(seeds)}), and the shop ends on {NEW} with schema 4")
+                  f"seed ({_seeds(seeds)}) in {rollouts} rolling updates, and the shop ends on {NEW} "
+                  "with schema 4")
 
 
 def _plan_diagnosis(run) -> tuple[str, str]:
