@@ -71,6 +71,45 @@ def test_switch_dropped_nothing(both_colours):
     assert "0.29 s after the switch" in verdict.message
 
 
+def _switch(lab, colour="green"):
+    web = lab.get("Service", "web")
+    web["spec"]["selector"]["color"] = colour
+    lab.apply(web)
+
+
+def test_a_switch_made_before_the_run_fails(both_colours):
+    # kube-proxy still uses its old rules for ~0.30 s after the selector
+    # changed, so a run started right after the switch begins with 1.0 answers
+    # and then only 1.1: it looks switched, but the run never saw the switch.
+    lab = both_colours
+    _switch(lab)
+    with lab.traffic(rps=100) as run:
+        lab.wait(5)
+        lab.mark("switch")             # the lab cell's mark, after a switch made too early
+        lab.wait(10)
+    assert run.failed == 0 and {q.version for q in run.requests} == {"1.0", "1.1"}
+    verdict = bg.switch_dropped_nothing(run)
+    assert verdict.answered and not verdict.passed
+    assert "the selector was changed before the run" in verdict.message
+    assert "inside the `with" in verdict.fix_text and "inside the `with" not in verdict.message
+    # Long before the run: every request answered by 1.1 — no switch seen either.
+    lab.wait(10)
+    with lab.traffic(rps=100) as late:
+        lab.wait(5)
+    verdict = bg.switch_dropped_nothing(late)
+    assert not verdict.passed and "never saw users move from 1.0 to 1.1" in verdict.message
+
+
+def test_a_switch_without_the_mark_reports_when_versions_changed(both_colours):
+    lab = both_colours
+    with lab.traffic(rps=100) as run:
+        lab.wait(3)
+        _switch(lab)
+        lab.wait(5)
+    verdict = bg.switch_dropped_nothing(run)
+    assert verdict.passed and "1.0 answered until 3.29 s into the run" in verdict.message
+
+
 def test_switch_to_a_colour_without_pods_fails():
     lab = green_lab()
     lab.scale("web-green", 0)
@@ -96,6 +135,11 @@ def test_no_room_for_green():
     wrong = bg.no_room_for_green(small, 4)
     assert not wrong and "3 of 4 green pods have no node" in wrong.message
     assert "Insufficient cpu" in wrong.message
+    # The hint names the listing that shows a NODE column (kubectl get pods -o wide).
+    assert "small.pods(wide=True)" in wrong.hint_text and "<none>" in wrong.hint_text
+    assert "NODE" in str(small.pods(wide=True)) and "NODE" not in str(small.pods())
+    pending = sum(1 for p in small.pods(wide=True) if p["node"] is None)
+    assert pending == 3 and bg.no_room_for_green(small, pending)
 
 
 def _bg_run(image, **kw):
@@ -127,6 +171,16 @@ def test_replica_split():
     assert two.fix_text == "canary_pods, stable_pods = 1, 9"
     assert "keeps the fleet at 10" in ck.replica_split(1, 10).message
     assert "no canary at all" in ck.replica_split(0, 10).message
+
+
+def test_replica_split_follows_argo_where_a_weight_falls_half_way():
+    # Argo Rollouts' approximateWeightedCanaryStableReplicaCounts: the closest
+    # pod share, an exact half rounding up — 15 % of 10 pods is 1.5 pods, so 2.
+    assert ck.nearest_split(15) == (2, 8) and ck.nearest_split(12) == (1, 9)
+    assert ck.nearest_split(75, 2) == (1, 1)           # never 0 canary pods
+    assert ck.replica_split(2, 8, weight=15)
+    fewer = ck.replica_split(1, 9, weight=15)
+    assert not fewer and fewer.fix_text == "canary_pods, stable_pods = 2, 8"
 
 
 def test_caught_at_first_step_and_big_bang():

@@ -96,8 +96,24 @@ def test_grace_right():
 def test_grace_too_short_counts_the_cut_requests():
     verdict = sh.check_grace_period(2)
     assert not verdict.passed
-    assert "cut in flight (reset)" in verdict.message and "takes 3 s" in verdict.message
+    assert "cut in flight (reset)" in verdict.message and "takes 4.5 s" in verdict.message
     assert "preStop hook" in verdict.hint_text and "e.g. 10" in verdict.fix_text
+
+
+def test_grace_follows_killcontainer_not_grace_alone():
+    # SIGKILL = end of the 1 s hook + max(grace - 1, 2): grace 2 and 3 both put
+    # it 3 s after the hook began (the 2 s minimum), grace 4 at 4 s — all before
+    # the 4.5 s requests kube-proxy sent until 0.30 s end — and grace 5 at
+    # 5.12 s, after them: it passes, but below hook + request (5.5 s), so the
+    # message says there is no margin.
+    two, three = sh.check_grace_period(2), sh.check_grace_period(3)
+    assert not two.passed and not three.passed
+    assert "gone 3.62 s after its deletion" in two.message
+    assert "gone 3.62 s after its deletion" in three.message
+    assert not sh.check_grace_period(4).passed
+    five = sh.check_grace_period(5)
+    assert five.passed and "less than the 5.5 s" in five.message and "margin" in five.message
+    assert "at least the 5.5 s" in sh.check_grace_period(6).message
 
 
 def test_grace_unanswered_and_malformed():
@@ -124,6 +140,20 @@ def test_broken_manifest_fails_with_every_reason():
     for words in ("add a readiness probe", "a preStop sleep longer than",
                   "terminationGracePeriodSeconds above"):
         assert words in verdict.fix_text and words not in verdict.message
+
+
+def test_a_fix_without_the_grace_period_passes_and_says_it_has_no_margin():
+    # Readiness probe and a 2 s hook, grace left at 2: SIGKILL would come only
+    # 2 s after the hook (killContainer's minimum), after the 2.5 s requests
+    # kube-proxy sent before it dropped the pod — zero failed, but no margin.
+    probe = {"httpGet": {"path": "/readyz", "port": "http"}, "periodSeconds": 1,
+             "timeoutSeconds": 3, "failureThreshold": 1}
+    two = sh.check_fixed_manifest(sh.variant("shutdown/broken.yaml", readiness=probe, prestop=2))
+    assert two.passed and "zero failed requests" in two.message
+    assert "terminationGracePeriodSeconds 2 is less than the 2 s hook plus a 2.5 s request" \
+        in two.message and "at least 2 s after the hook" in two.message
+    ten = sh.check_fixed_manifest(fixed_broken_manifest())
+    assert ten.passed and "less than" not in ten.message
 
 
 def test_half_fixed_manifest_names_what_is_left():

@@ -22,6 +22,13 @@ from ._core import Verdict, describe, exercise, failed, missing, passed, unanswe
 
 OLD, NEW, BAD = "1.0", "1.1", "1.1-bad"
 MIN_PREVIEW_REQUESTS = 50
+#: Exercise 2: users must have been on 1.0 this long in the run before 1.1 first answered.
+#: A selector changed just *before* the run still shows 1.0 at its start, for as long as
+#: kube-proxy takes to learn the change: 0.30 s on the simulator's default profile, up to
+#: about 1.3 s on kind, whose kube-proxy keeps minSyncPeriod 1 s (sim/profile.py,
+#: proxy_min_sync_s).  A run whose first 1.1 answer comes 0.30 s after it began is such
+#: a switch made before it, not one the run saw; the lab's cell switches after 5 s.
+MIN_ON_OLD_S = 1.5
 
 
 def fresh_lab(seed: int = 2, green: bool = True, echo: bool = False,
@@ -109,7 +116,9 @@ def switch_dropped_nothing(run: Any) -> Verdict:
     """Exercise 2: the selector switch moved users from 1.0 to 1.1 without a failed request.
 
     Reads the reader's run: which versions answered, any failure, and how
-    long 1.0 kept answering after the "switch" mark.
+    long 1.0 kept answering after the "switch" mark.  The run must show users
+    on 1.0 first: a selector changed before the run began fails, even though
+    kube-proxy's delay lets 1.0 answer its first requests (see MIN_ON_OLD_S).
     """
     if unanswered(run):
         return missing("run the switch inside `with lab.traffic(rps=100) as run:`",
@@ -128,6 +137,21 @@ def switch_dropped_nothing(run: Any) -> Verdict:
         return missing(f"all {len(requests)} requests were answered by {OLD}: the switch has "
                        "not happened yet — change the web Service's selector", hint=switch_hint)
     last_old = max((q.t for q in requests if q.ok and q.version == OLD), default=None)
+    before_hint = ("the run has to show users on 1.0 first and then the switch: where in the "
+                   "cell does your selector change happen, before or after the traffic starts?")
+    before_fix = ("change the selector inside the `with lab.traffic(rps=100) as run:` block, "
+                  "after its lab.wait(5)")
+    if last_old is None:
+        return failed(f"all {len(requests)} requests were answered by {NEW}: the selector was "
+                      "changed before the run began, so the run never saw users move from "
+                      f"{OLD} to {NEW}", hint=before_hint, fix=before_fix)
+    lead = first_new - run.start
+    if lead < MIN_ON_OLD_S:
+        return failed(f"{NEW} answered from {lead:.2f} s after the traffic began, and {OLD} "
+                      f"only until {last_old - run.start:.2f} s: the selector was changed before "
+                      f"the run (those first {OLD} answers are kube-proxy still using its old "
+                      "rules), so the run did not see users move from one version to the other",
+                      hint=before_hint, fix=before_fix)
     bad = [q for q in requests if not q.ok]
     if bad:
         return failed(f"{len(bad)} of {len(requests)} requests failed "
@@ -139,13 +163,12 @@ def switch_dropped_nothing(run: Any) -> Verdict:
                           "Deployments running")
     marks = [m for m in run.lab.timeline.marks
              if run.start <= m.t <= run.end and "switch" in m.label.lower()]
-    if marks and last_old is not None:
+    if marks and last_old >= marks[0].t:
         lag = (f"; 1.0 answered its last request {last_old - marks[0].t:.2f} s after the switch "
                "(kube-proxy learning the new selector), then only 1.1")
-    elif last_old is None:
-        lag = "; every request was answered by 1.1 (the switch happened before the run)"
     else:
-        lag = "; first 1.0, then only 1.1"
+        lag = (f"; 1.0 answered until {last_old - run.start:.2f} s into the run, then only 1.1 "
+               f"(from {lead:.2f} s)")
     return passed(f"{len(requests)} requests, 0 failed{lag}")
 
 
@@ -180,9 +203,10 @@ def no_room_for_green(small_lab: Any, pending: Any) -> Verdict:
     if count != len(waiting):
         return failed(f"you said {count}, but {len(waiting)} of {len(green)} green pods have no "
                       f"node{why}",
-                      hint="small.pods() lists every pod with its NODE: count the green ones "
-                           "whose NODE is None",
-                      fix="pending = sum(1 for p in small.pods() if p['node'] is None)")
+                      hint="small.pods(wide=True) lists every pod with its NODE "
+                           "(kubectl get pods -o wide): count the green ones whose NODE is "
+                           "<none> — None in each row's dict",
+                      fix="pending = sum(1 for p in small.pods(wide=True) if p['node'] is None)")
     return passed(f"{len(blue)} blue + {len(green) - len(waiting)} green pods run; "
                   f"{len(waiting)} green pods are Pending{why}. Blue-green needs room for twice "
                   "the pods, or the release stalls before the switch")

@@ -84,14 +84,18 @@ def _share(requests, version_prefix: str) -> float:
     return 100.0 * sum(1 for q in ok if q.version.startswith(version_prefix)) / len(ok)
 
 
-def nearest_split(weight: float, total: int = TOTAL) -> tuple[int, int]:
-    """The split of ``total`` pods with at least one canary whose pod share is nearest ``weight`` %.
+def nearest_split(weight: int, total: int = TOTAL) -> tuple[int, int]:
+    """The split of ``total`` pods whose pod share is nearest ``weight`` %, at least one canary.
 
-    Ties go to fewer canary pods (less exposure).  5 % of 10 pods: 1 pod is
-    10 %, the nearest a canary of whole pods gets.
+    As Argo Rollouts (v1.2 and later) picks it without a traffic router and
+    with maxSurge 0 (:func:`~releaselab.strategies.replicas_for_weight`): the
+    closest share, an exact half rounding up.  5 % of 10 pods: 1 pod is 10 %,
+    the nearest a canary of whole pods gets; 15 %: 1.5 pods, so 2 (20 %).
     """
-    best = min(range(1, total + 1), key=lambda c: (abs(100.0 * c / total - weight), c))
-    return best, total - best
+    canary, stable = st.replicas_for_weight(weight, total)
+    if canary == 0 and 0 < weight:      # upstream's corner (2 pods at 75 %): no canary is none
+        canary, stable = 1, total - 1
+    return canary, stable
 
 
 def _not_a_run(name: str, value: Any) -> Optional[Verdict]:

@@ -318,11 +318,11 @@ def termination_table(run):
         killing = [e.t for e in timeline.events if e.kind == "Pod" and e.name == pod.name
                    and e.reason == "Killing"]
 
-        def rel(t):
-            return None if t is None else round(t - pod.terminating, 3)
+        def rel(t):      # hundredths, as every column prints (3.62, not 3.620 beside 3.461)
+            return None if t is None else round(t - pod.terminating, 2)
 
         rows.append({"pod": pod.name, "version": pod.version,
-                     "deleted_at": round(pod.terminating, 3),
+                     "deleted_at": round(pod.terminating, 2),
                      "kubelet": rel(killing[0]) if killing else None,
                      "last_routed": rel(max((q.t for q in mine), default=None)),
                      "gone": rel(pod.gone),
@@ -496,9 +496,15 @@ def check_smallest_prestop(seconds, profile: Optional[dict] = None) -> Verdict:
 
 @exercise("04.1", "the grace period")
 def check_grace_period(grace) -> Verdict:
-    """terminationGracePeriodSeconds for shutdown/short-grace.yaml (3 s requests, 1 s preStop).
+    """terminationGracePeriodSeconds for shutdown/short-grace.yaml (4.5 s requests, 1 s preStop).
 
     Simulates the answer on seeds SEEDS and counts the requests SIGKILL cut.
+    A value below the hook plus a request can still pass: SIGKILL comes at the
+    end of the hook + max(grace − the hook's whole seconds, 2) (the kubelet's
+    killContainer), and the last requests were accepted when kube-proxy
+    dropped the pod, 0.30 s after its deletion — grace 5 puts SIGKILL at
+    0.12 + 1 + 4 = 5.12 s, after those requests end at 0.30 + 4.5 = 4.80 s.
+    The message then says it works without a margin.
     """
     if unanswered(grace):
         return missing("set grace_seconds to a terminationGracePeriodSeconds value",
@@ -553,6 +559,31 @@ def _manifest_shape(manifest) -> Optional[str]:
     return None
 
 
+def _no_margin(s: Settings, results) -> str:
+    """A note for a passing manifest whose grace period is shorter than its hook plus a request.
+
+    It passes because the kubelet's killContainer gives SIGTERM at least 2 s
+    after the hook (SIGKILL at the end of the hook + max(grace − the hook's
+    whole seconds, 2)): broken.yaml with a 2 s hook and grace 2 keeps each
+    old pod until about 0.12 + 2 + 2 = 4.12 s after its deletion, and the
+    last 2.5 s request, accepted when kube-proxy dropped the pod at 0.30 s,
+    ends at 2.80 s.  Longer requests or a longer hook would be cut: say so,
+    with the measured times ("" when the grace period covers both).
+    """
+    need = s.prestop_s + s.latency_ms / 1000
+    if s.grace_s >= need:
+        return ""
+    gone = [p.gone - p.terminating for _, r, _ in results for p in r.lab.timeline.pods
+            if p.terminating is not None and p.gone is not None
+            and r.start <= p.terminating < (r.end or float("inf"))]
+    kept = f" (each old pod was gone {_span(gone)} after its deletion)" if gone else ""
+    return (f". Your terminationGracePeriodSeconds {s.grace_s} is less than the "
+            f"{s.prestop_s:g} s hook plus a {s.latency_ms / 1000:g} s request ({need:g} s): it "
+            "works only because the kubelet always gives SIGTERM at least 2 s after the hook"
+            f"{kept}, so the last requests finished — slower requests would be cut; leave a "
+            "margin")
+
+
 def diagnose(manifest, seeds: Iterable[int] = SEEDS) -> list[str]:
     """What a rollout of ``manifest`` does to requests, measured on the simulator: one line per
     reason, no advice (lab 04 shows the broken manifest with it)."""
@@ -573,8 +604,8 @@ def check_fixed_manifest(manifest, seeds: Iterable[int] = SEEDS) -> Verdict:
     if unanswered(manifest):
         return missing("set fixed_manifest to your repaired manifest (YAML text, a dict or a "
                        "list of dicts)",
-                       hint="run 1, run 3 and run 4 each showed one thing a Deployment needs "
-                            "for a rollout without failed requests")
+                       hint="run 1, run 3 and run 4 each showed a setting that decides "
+                            "whether a rollout fails requests")
     seeds = tuple(seeds)
     problem = _manifest_shape(manifest)
     if problem:
@@ -608,7 +639,8 @@ def check_fixed_manifest(manifest, seeds: Iterable[int] = SEEDS) -> Verdict:
     bad = [(seed, run) for seed, run, _ in results if run.failed]
     if not bad:
         return passed(f"zero failed requests in all {len(seeds)} rollouts "
-                      f"({_counts(results)} failed/sent, seeds {', '.join(map(str, seeds))})")
+                      f"({_counts(results)} failed/sent, seeds {', '.join(map(str, seeds))})"
+                      + _no_margin(s, results))
     reasons: Counter = Counter()
     for _, run in bad:
         reasons.update(classify(run))
