@@ -160,7 +160,28 @@ def normalize(notebook: dict) -> dict:
         for output in cell.get("outputs", []):
             # A live widget's view names a random model id; its text/plain stays.
             (output.get("data") or {}).pop(WIDGET_VIEW, None)
+        if "outputs" in cell:
+            cell["outputs"] = _merge_streams(cell["outputs"])
     return notebook
+
+
+def _merge_streams(outputs: list) -> list:
+    """Consecutive outputs of one stream as one, as Jupyter shows them.
+
+    Where the kernel cuts a stream into messages depends on thread timing (a
+    background strategy prints while the cell waits), so the same run can be
+    stored as two outputs one day and three the next.
+    """
+    merged: list = []
+    for output in outputs:
+        last = merged[-1] if merged else None
+        if (output.get("output_type") == "stream" and last is not None
+                and last.get("output_type") == "stream" and last.get("name") == output.get("name")):
+            text = "".join(last["text"]) + "".join(output.get("text") or [])
+            last["text"] = text.splitlines(keepends=True)
+        else:
+            merged.append(output)
+    return merged
 
 
 def render(notebook: dict) -> str:

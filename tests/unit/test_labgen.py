@@ -86,3 +86,24 @@ def test_committed_notebooks_hold_no_wall_clock_times():
             assert "execution" not in cell.get("metadata", {}), f"{path.name}: executor timings"
             for output in cell.get("outputs", []):
                 assert labgen.WIDGET_VIEW not in output.get("data", {}), f"{path.name}: widget id"
+
+
+def test_normalize_joins_a_stream_cut_into_messages_and_keeps_other_outputs_apart():
+    out = lambda name, text: {"output_type": "stream", "name": name, "text": text}  # noqa: E731
+    image = {"output_type": "display_data", "data": {"text/plain": ["<Figure>"]}, "metadata": {}}
+    cell = {"cell_type": "code", "metadata": {}, "source": "", "outputs": [
+        out("stdout", ["a\n", "b\n"]), out("stdout", ["c\n"]), out("stderr", ["warn\n"]),
+        out("stdout", ["d"]), out("stdout", [" e\n"]), image, out("stdout", ["f\n"])]}
+    outputs = labgen.normalize({"cells": [cell]})["cells"][0]["outputs"]
+    assert [(o["output_type"], o.get("name"), o.get("text")) for o in outputs] == [
+        ("stream", "stdout", ["a\n", "b\n", "c\n"]), ("stream", "stderr", ["warn\n"]),
+        ("stream", "stdout", ["d e\n"]), ("display_data", None, None),
+        ("stream", "stdout", ["f\n"])]
+
+
+def test_committed_solutions_store_each_stream_once_in_a_row():
+    for path in sorted((labgen.repo_root() / "solutions").glob("*.ipynb")):
+        for cell in json.loads(path.read_text())["cells"]:
+            kinds = [(o["output_type"], o.get("name")) for o in cell.get("outputs", [])]
+            repeats = [k for a, k in zip(kinds, kinds[1:]) if a == k and k[0] == "stream"]
+            assert not repeats, f"{path.name}: {cell.get('id')} has split {repeats}"
