@@ -99,13 +99,27 @@ class Balancer:
 
 
 def shop(start, pg, version, schema, migrate, **env):
-    server = start(wait=False, VERSION=version, POD_NAME=f"web-{version}-{migrate}",
-                   SCHEMA=schema, MIGRATE=migrate, DATABASE_URL=pg.url, SHUTDOWN="graceful",
-                   **env)
-    began = time.monotonic()
-    server.wait_serving(timeout=30)      # its migration first: a loaded machine is slow
-    server.started_in = time.monotonic() - began
-    return server
+    """One shop server, once *it* listens (its migration first: a loaded machine is slow).
+
+    Its own "listening on port N" line is the signal, not a connection to N: while it
+    migrates, a server of another test that took the same free port would answer, and the
+    balancer would send this test's users to it.
+    """
+    for _ in range(3):
+        server = start(wait=False, VERSION=version, POD_NAME=f"web-{version}-{migrate}",
+                       SCHEMA=schema, MIGRATE=migrate, DATABASE_URL=pg.url,
+                       SHUTDOWN="graceful", **env)
+        began = time.monotonic()
+        while time.monotonic() - began < 30:
+            if f"listening on port {server.port}" in server.log():
+                server.started_in = time.monotonic() - began
+                return server
+            if server.proc.poll() is not None:
+                break
+            time.sleep(0.02)
+        if "cannot listen" not in server.log():
+            raise AssertionError(f"shop {version} never listened:\n{server.log()}")
+    raise AssertionError(f"no free port could be bound:\n{server.log()}")
 
 
 def users(balancer, timeline, workload):
