@@ -174,9 +174,30 @@ def test_help_escalates_with_different_wrong_answers_and_hint_requests():
     second = check_full_capacity(0, 1)                 # a different wrong answer: the hint
     assert second.level == _core.HINT and f"💡 Hint: {second.hint_text}" in repr(second)
     assert "🔧" not in repr(second)
-    third = check_full_capacity(2, 2)                  # a third: the fix
-    assert third.level == _core.FIX and f"🔧 Fix: {third.fix_text}" in repr(third)
+    assert repr(second).endswith('(still stuck? hint("01.1") shows the fix)')
+    for guess in ((2, 2), (0, 3), (1, 2)):            # guessing on never brings the fix
+        later = check_full_capacity(*guess)
+        assert later.level == _core.HINT and "🔧" not in repr(later), guess
+    fix = hint("01.1")                                 # asking for it does
+    assert f"🔧 Fix: {later.fix_text}" in fix
     assert check_full_capacity(1, 0).passed
+
+
+def test_the_fix_comes_from_hint_twice_and_never_from_wrong_answers_alone():
+    first = check_prediction(4, 10)
+    assert "💡" not in repr(first) and "🔧" not in repr(first)
+    assert "🔧" not in hint("01.2")                   # once: the hint
+    assert "🔧 Fix:" in hint("01.2")                  # twice: the fix
+
+
+def test_every_exercise_has_a_hint_of_its_own_for_replies_without_one():
+    import releaselab.checks.bluegreen, releaselab.checks.canary  # noqa: F401,E401
+    import releaselab.checks.shutdown, releaselab.checks.two_versions  # noqa: F401,E401
+    assert all(ex.hint for ex in _core.EXERCISES.values()), \
+        [ex.id for ex in _core.EXERCISES.values() if not ex.hint]
+    wrong_type = check_prediction("three", 10)         # an argument check has no hint itself
+    assert wrong_type.hint_text == _core.EXERCISES["01.2"].hint
+    assert hint("01.2").startswith("💡 Hint: ")
 
 
 def test_hint_asks_for_the_next_level():

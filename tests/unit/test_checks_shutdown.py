@@ -3,6 +3,7 @@
 import pytest
 import yaml
 
+from releaselab.checks import hint
 from releaselab.checks import shutdown as sh
 from releaselab.checks import _core
 from releaselab.manifests import load
@@ -184,6 +185,8 @@ def test_probe_timeout_shorter_than_latency_is_explained():
                                     "periodSeconds": 1})
     verdict = sh.check_fixed_manifest(objects)
     assert not verdict.passed and "timeoutSeconds 1" in verdict.message
+    assert "timeoutSeconds" in verdict.hint_text          # a hint of its own, not an empty one
+    assert hint("04.4").startswith("💡 Hint: a probe whose answer comes after timeoutSeconds")
 
 
 def test_fixed_manifest_unanswered_and_unloadable():

@@ -133,6 +133,13 @@ def test_a_session_fix_that_does_not_fix_it(env, words):
     assert not verdict.passed and re.search(words, repr(verdict)), repr(verdict)
 
 
+def test_a_wrong_redis_host_gets_a_hint_about_the_host_not_the_store():
+    verdict = tv.check_session_fix({"SESSION_STORE": "redis://localhost:6379/0"}, seeds=ONE)
+    assert not verdict.passed and "could not reach that session store" in verdict.message
+    assert "Service" in verdict.hint_text and "localhost" in verdict.hint_text
+    assert "which SESSION_STORE values" not in verdict.hint_text
+
+
 # --------------------------------------------------------------------------- 05.5
 
 @pytest.fixture(scope="module")

@@ -67,7 +67,11 @@ def _not_a_run(name: str, value: Any, what: str) -> Optional[Verdict]:
     return None
 
 
-@exercise("02.1", "test green through the preview Service")
+HINT_02_1 = ('lab.traffic(rps=..., target=...) sends requests to the Service you name, until '
+             'the with block ends; which Service reaches green?')
+
+
+@exercise("02.1", "test green through the preview Service", hint=HINT_02_1)
 def preview_verified(preview: Any) -> Verdict:
     """Exercise 1: green was tested through the preview Service, before any user saw it.
 
@@ -111,7 +115,11 @@ def preview_verified(preview: Any) -> Verdict:
                   "failed: green works, and no user has seen it yet")
 
 
-@exercise("02.2", "switch, and prove that no request was dropped")
+HINT_02_2 = ("the switch is a change of the web Service's selector, made inside the traffic "
+             'run while blue and green both run')
+
+
+@exercise("02.2", "switch, and prove that no request was dropped", hint=HINT_02_2)
 def switch_dropped_nothing(run: Any) -> Verdict:
     """Exercise 2: the selector switch moved users from 1.0 to 1.1 without a failed request.
 
@@ -172,7 +180,11 @@ def switch_dropped_nothing(run: Any) -> Verdict:
     return passed(f"{len(requests)} requests, 0 failed{lag}")
 
 
-@exercise("02.3", "the cost: twice the pods, and no room for green")
+HINT_02_3 = ('a pod the scheduler could not place has no node: small.pods(wide=True) shows the'
+             ' NODE column')
+
+
+@exercise("02.3", "the cost: twice the pods, and no room for green", hint=HINT_02_3)
 def no_room_for_green(small_lab: Any, pending: Any) -> Verdict:
     """Exercise 3: on a cluster with room for 5 pods, count green's Pending pods.
 
@@ -212,7 +224,11 @@ def no_room_for_green(small_lab: Any, pending: Any) -> Verdict:
                   "the pods, or the release stalls before the switch")
 
 
-@exercise("02.4", "stop the bad release before any user sees it")
+HINT_02_4 = ('blue_green can analyse green before the switch or after it; only one of them '
+             'runs before any user reaches green')
+
+
+@exercise("02.4", "stop the bad release before any user sees it", hint=HINT_02_4)
 def bad_release_never_reached_users(result: Any, run: Any) -> Verdict:
     """Exercise 4: a gate stops 1.1-bad before the switch: zero users see it.
 

@@ -115,7 +115,11 @@ def _not_a_result(name: str, value: Any) -> Optional[Verdict]:
 
 # ------------------------------------------------------------------------------ exercises
 
-@exercise("03.1", "as close to 5 % as ten pods allow")
+HINT_03_1 = ('kube-proxy spreads requests evenly over the pods behind the Service: the '
+             "canary's share is its share of the pods")
+
+
+@exercise("03.1", "as close to 5 % as ten pods allow", hint=HINT_03_1)
 def replica_split(canary_pods: Any, stable_pods: Any, weight: int = 5,
                   total: int = TOTAL) -> Verdict:
     """Exercise 1: ``total`` pods behind one Service, as close to ``weight`` % as they allow.
@@ -125,8 +129,7 @@ def replica_split(canary_pods: Any, stable_pods: Any, weight: int = 5,
     """
     if unanswered(canary_pods, stable_pods):
         return missing("set canary_pods and stable_pods",
-                       hint="kube-proxy spreads requests evenly over the pods behind the "
-                            "Service: the canary's share is its share of the pods")
+                       hint=HINT_03_1)
     canary, stable = whole(canary_pods), whole(stable_pods)
     if canary is None or stable is None or canary < 0 or stable < 0:
         return failed(f"pod counts are whole numbers >= 0, not {describe(canary_pods)} / "
@@ -170,7 +173,7 @@ _ANALYSIS_FIX = ("canary(lab, 'releaselab/web:2.1-bad', steps=steps_for(SEED_WEI
                  "analysis=Analysis(interval_s=5, min_requests=50))")
 
 
-@exercise("03.2", "catch the bad canary at 5 %")
+@exercise("03.2", "catch the bad canary at 5 %", hint=_ANALYSIS_HINT)
 def caught_at_first_step(result: Any, run: Any) -> Verdict:
     """Exercise 2: the bad canary is rolled back automatically at its first weight (5 %).
 
@@ -211,7 +214,11 @@ def caught_at_first_step(result: Any, run: Any) -> Verdict:
                   f"answered by 2.1-bad, which {result.new_requests} requests reached)")
 
 
-@exercise("03.3", "the same bad release, all at once")
+HINT_03_3 = ("a big bang is a canary plan whose first weight is 100, judged by exercise 2's "
+             'analysis')
+
+
+@exercise("03.3", "the same bad release, all at once", hint=HINT_03_3)
 def blast_radius_vs_big_bang(canary_run: Any, big_bang_run: Any, big_bang: Any = None) -> Verdict:
     """Exercise 3: the same bad release all at once fails many more users than the canary.
 
@@ -278,7 +285,10 @@ def _plan_problem(steps: Any, analysis: Any, within_s: float,
     return None
 
 
-@exercise("03.4", "a plan within a blast-radius budget")
+HINT_03_4 = 'canary requests before the first verdict = weight × rate × time'
+
+
+@exercise("03.4", "a plan within a blast-radius budget", hint=HINT_03_4)
 def plan_within_budget(steps: Any, analysis: Any, max_failed: int = 10, within_s: float = 180.0,
                        min_requests_floor: int = 20, seeds=(SEED, 7)) -> Verdict:
     """Exercise 4: a plan whose bad release fails at most ``max_failed`` requests and whose good
@@ -289,7 +299,7 @@ def plan_within_budget(steps: Any, analysis: Any, max_failed: int = 10, within_s
     """
     if unanswered(steps, analysis):
         return missing("set my_steps and my_analysis",
-                       hint="canary requests before the first verdict = weight × rate × time")
+                       hint=HINT_03_4)
     wrong = _plan_problem(steps, analysis, within_s, min_requests_floor)
     if wrong is not None:
         return wrong

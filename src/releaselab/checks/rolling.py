@@ -67,7 +67,12 @@ def _int_or_percent(value: Any) -> Any:
     return None if number is None else number
 
 
-@exercise("01.1", "never below full capacity")
+HINT_01_1 = ('maxSurge says how many pods may exist above `replicas` during the rollout, '
+             'maxUnavailable how many of the `replicas` may be out of service; start from '
+             "web.yaml's own values")
+
+
+@exercise("01.1", "never below full capacity", hint=HINT_01_1)
 def check_full_capacity(max_surge: Any, max_unavailable: Any, replicas: int = 4) -> Verdict:
     """Exercise 1: a rollout of ``replicas`` pods that never has fewer than ``replicas`` ready.
 
@@ -78,9 +83,7 @@ def check_full_capacity(max_surge: Any, max_unavailable: Any, replicas: int = 4)
     if unanswered(max_surge, max_unavailable):
         return missing("set max_surge and max_unavailable (whole numbers such as 1, or "
                        "percentages such as '25%'), then run this cell again",
-                       hint="maxSurge says how many pods may exist above `replicas` during "
-                            "the rollout, maxUnavailable how many of the `replicas` may be "
-                            "out of service; start from web.yaml's own values")
+                       hint=HINT_01_1)
     for field_name, value in (("max_surge", max_surge), ("max_unavailable", max_unavailable)):
         if _int_or_percent(value) is None:
             return failed(f"{field_name}={describe(value)}: expected a whole number of pods "
@@ -154,7 +157,11 @@ def _one(value: Any, replicas: int, direction: str) -> str:
 
 # ---------------------------------------------------------------------------- exercise 2
 
-@exercise("01.2", "predict, then measure")
+HINT_01_2 = ('a wave is one growth of the new ReplicaSet; with maxUnavailable 0 it adds at '
+             'most maxSurge pods and waits until they are available')
+
+
+@exercise("01.2", "predict, then measure", hint=HINT_01_2)
 def check_prediction(waves: Any, seconds: Any, **settings: Any) -> Verdict:
     """Exercise 2: predicted waves and rollout seconds against a measured run.
 
@@ -166,8 +173,7 @@ def check_prediction(waves: Any, seconds: Any, **settings: Any) -> Verdict:
     if unanswered(waves, seconds):
         return missing("set predicted_waves (a whole number) and predicted_seconds (the "
                        "rollout's duration in seconds), then run this cell again",
-                       hint="a wave is one growth of the new ReplicaSet; with maxUnavailable "
-                            "0 it adds at most maxSurge pods and waits until they are available")
+                       hint=HINT_01_2)
     n_waves = whole(waves)
     if n_waves is None or n_waves < 1:
         return failed(f"predicted_waves={describe(waves)}: expected a whole number of "
@@ -217,7 +223,11 @@ def check_prediction(waves: Any, seconds: Any, **settings: Any) -> Verdict:
 
 # ---------------------------------------------------------------------------- exercise 3
 
-@exercise("01.3", "the Deployment that drops requests")
+HINT_01_3 = ('compare no-probe.yaml with web.yaml from Part 1: what does web.yaml tell '
+             'Kubernetes that no-probe.yaml does not?')
+
+
+@exercise("01.3", "the Deployment that drops requests", hint=HINT_01_3)
 def check_readiness_fix(manifest: Any) -> Verdict:
     """Exercise 3: the reader's fix of ``rolling/no-probe.yaml`` rolls out with 0 failed requests.
 
@@ -229,8 +239,7 @@ def check_readiness_fix(manifest: Any) -> Verdict:
     if unanswered(manifest):
         return missing("set fixed to your corrected manifest: load rolling/no-probe.yaml with "
                        "manifests.load(...), change the dicts, then run this cell again",
-                       hint="compare no-probe.yaml with web.yaml from Part 1: what does "
-                            "web.yaml tell Kubernetes that no-probe.yaml does not?")
+                       hint=HINT_01_3)
     docs, wrong = load_answer("fixed", manifest)
     if wrong is not None:
         return wrong
@@ -391,7 +400,12 @@ def _still_failing(runs: list, deployment: dict, container: dict) -> Verdict:
 
 # ---------------------------------------------------------------------------- exercise 4
 
-@exercise("01.4", "a bad release, and the way back", cells=("ex4-bad", "ex4-rollback"))
+HINT_01_4 = ("Kubernetes keeps the previous revision's pod template in an old ReplicaSet; "
+             'which `kubectl rollout` subcommand goes back to it?')
+
+
+@exercise("01.4", "a bad release, and the way back", cells=("ex4-bad", "ex4-rollback"),
+          hint=HINT_01_4)
 def check_rollback(lab: Any, run: Any) -> Verdict:
     """Exercise 4: the reader rolled out 3.1-bad, saw its 500s, and rolled back to zero errors.
 
