@@ -221,3 +221,13 @@ def test_hint_never_raises_and_says_what_to_do():
     assert unanswered.status == "unanswered"
     assert hint("01.1").startswith("💡 Hint: maxSurge says")
     assert repr(hint("01.1")) == str(hint("01.1"))     # shown as text, without quotes
+
+
+def test_a_checker_called_with_wrong_argument_names_says_which_it_takes():
+    from releaselab.checks import bluegreen
+    verdict = bluegreen.bad_release_never_reached_users(result=None, run=None, runn=1)
+    assert verdict.status == "fail" and not verdict.internal_error
+    assert verdict.message.startswith("bad_release_never_reached_users: got an unexpected "
+                                      "keyword argument 'runn'; its arguments are result, run")
+    too_many = check_full_capacity(1, 0, 4, 5)
+    assert too_many.status == "fail" and "too many positional arguments" in too_many.message

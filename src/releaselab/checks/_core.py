@@ -52,6 +52,7 @@ nothing.
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import math
 from dataclasses import dataclass, field, replace
@@ -272,11 +273,20 @@ def exercise(exercise_id: str, title: str, cells: tuple = (),
         EXERCISES[exercise_id] = Exercise(exercise_id, title, fn.__name__, fn.__module__,
                                           tuple(cells), hint)
 
+        signature = inspect.signature(fn)
+
         @functools.wraps(fn)
         def checker(*args: Any, **kwargs: Any) -> Verdict:
             _record(exercise_id, "started")
             try:
-                verdict = fn(*args, **kwargs)
+                signature.bind(*args, **kwargs)
+            except TypeError as exc:      # a wrong argument name or count: say which there are
+                verdict = failed(f"{fn.__name__}: {exc}; its arguments are "
+                                 f"{', '.join(signature.parameters)}")
+            else:
+                verdict = None
+            try:
+                verdict = verdict if verdict is not None else fn(*args, **kwargs)
             except ReleaseLabError as exc:
                 verdict = failed(f"this answer cannot be run: {exc}")
             except Exception as exc:  # noqa: BLE001 — a checker answers, it never crashes
