@@ -42,17 +42,20 @@ def fresh_lab(routing: str = "gateway", seed: int = SEED, echo: bool = False,
 
     On the reader's backend unless ``backend`` names one (``"sim"`` for a
     checker's own run); what an earlier run left is deleted first
-    (:meth:`Lab.reset`), so every exercise starts from the same state.
+    (:meth:`Lab.reset`), so every exercise starts from the same state.  The set-up
+    runs quietly; ``echo=True`` prints the kubectl twin of every later call on the
+    returned Lab (the labs pass it; checkers and the book's figures do not).
     """
     if routing not in ROUTINGS:
         raise UsageError(f"routing={routing!r}: choose 'gateway' (weighted HTTPRoute) or "
                          "'replicas' (one Service over both Deployments)")
-    lab = Lab(backend, seed=seed, echo=echo)
+    lab = Lab(backend, seed=seed, echo=False)
     lab.reset()
     lab.apply("canary/stable.yaml")
     lab.apply("canary/canary.yaml")
     lab.apply("canary/gateway.yaml" if routing == "gateway" else "canary/service.yaml")
     lab.wait_available("web-stable")
+    lab.echo = echo
     return lab
 
 
