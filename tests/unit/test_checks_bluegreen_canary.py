@@ -284,8 +284,41 @@ def test_caught_at_first_step_and_big_bang():
     short_run, short = ck.run_canary(ck.BAD, steps_for([5, 100], 5), analysis)
     assert "paused instead of deciding" in ck.caught_at_first_step(short, short_run).message
     bang_run, bang = ck.run_canary(ck.BAD, [set_weight(100), pause(20)], analysis)
-    verdict = ck.blast_radius_vs_big_bang(run, bang_run, bang)
+    verdict = ck.blast_radius_vs_big_bang(run, bang_run, bang, canary_result=result)
     assert verdict and "as many" in verdict.message
+    failed = sum(1 for q in bang_run.requests if not q.ok)
+    assert f"{failed} of {len(bang_run.requests)}" in verdict.message
+
+
+@pytest.fixture(scope="module")
+def exercise_2():
+    run, result = ck.run_canary(ck.BAD, steps_for([5, 10, 25, 50, 75, 100], 20),
+                                Analysis(interval_s=5, min_requests=50))
+    return run, result
+
+
+@pytest.mark.parametrize("steps, analysis, words", [
+    ([set_weight(100), pause(20)], None, "without an analysis"),            # no gate at all
+    ([set_weight(100)], Analysis(interval_s=5, min_requests=50), "never measured"),  # no pause
+    ([set_weight(100), pause(20)], Analysis(interval_s=1, min_requests=20),
+     "the big bang's gate is Analysis(interval_s=1, min_requests=20), exercise 2's is "
+     "Analysis(interval_s=5, min_requests=50)"),
+    ([set_weight(5), pause(20)], Analysis(interval_s=5, min_requests=50), "first weight is 5 %"),
+])
+def test_big_bang_must_be_a_big_bang_with_the_same_gate(exercise_2, steps, analysis, words):
+    """Student report: no gate or no pause passed 'with the same gate'; a different gate got a
+    reply about the weight."""
+    canary_run, result = exercise_2
+    bang_run, bang = ck.run_canary(ck.BAD, steps, analysis)
+    verdict = ck.blast_radius_vs_big_bang(canary_run, bang_run, bang, canary_result=result)
+    assert verdict.status == "fail" and words in verdict.message, verdict.message
+    assert "same gate" not in verdict.message
+
+
+def test_big_bang_needs_both_results(exercise_2):
+    canary_run, result = exercise_2
+    verdict = ck.blast_radius_vs_big_bang(canary_run, canary_run, result)
+    assert verdict.status == "fail" and "canary_result=result" in verdict.message
 
 
 def test_plan_within_budget():

@@ -222,37 +222,85 @@ HINT_03_3 = ("a big bang is a canary plan whose first weight is 100, judged by e
 
 
 @exercise("03.3", "the same bad release, all at once", hint=HINT_03_3)
-def blast_radius_vs_big_bang(canary_run: Any, big_bang_run: Any, big_bang: Any = None) -> Verdict:
-    """Exercise 3: the same bad release all at once fails many more users than the canary.
+def blast_radius_vs_big_bang(canary_run: Any, big_bang_run: Any, big_bang: Any = None,
+                             canary_result: Any = None) -> Verdict:
+    """Exercise 3: the same bad release all at once, judged by the same gate, fails many more
+    users than the canary.
 
-    Reads the reader's two runs (exercise 2's and this one's).
+    Reads the reader's two runs and results (exercise 2's ``canary_run`` and
+    ``canary_result``, this one's ``big_bang_run`` and ``big_bang``): the big
+    bang's plan must start at weight 100, run exercise 2's analysis (the same
+    Analysis) and be stopped by it; then the failed requests of the two runs
+    are compared.
     """
-    if unanswered(canary_run, big_bang_run, big_bang):
+    if unanswered(canary_run, big_bang_run, big_bang, canary_result):
         return missing("release 2.1-bad all at once (one step at weight 100) and name its "
-                       "result `big_bang`",
-                       hint="a big bang is a canary plan whose first weight is 100")
+                       "result `big_bang`", hint=HINT_03_3)
+    if canary_result is None or big_bang is None:
+        return failed("pass both results: check.blast_radius_vs_big_bang(canary_run, "
+                      "big_bang_run, big_bang, canary_result=result) — the check compares "
+                      "the big bang's gate with exercise 2's")
     wrong = first_wrong(_not_a_run("canary_run", canary_run),
                         _not_a_run("big_bang_run", big_bang_run),
-                        None if big_bang is None else _not_a_result("big_bang", big_bang))
+                        _not_a_result("big_bang", big_bang),
+                        _not_a_result("canary_result", canary_result))
     if wrong is not None:
         return wrong
     if not any(q.version == "2.1-bad" for q in canary_run.requests):
         return missing("no request of `canary_run` reached 2.1-bad: do exercise 2 first")
+    weights = [s.weight for s in big_bang.plan if isinstance(s, st.SetWeight)]
+    if not weights or weights[0] != 100:
+        return failed(f"the plan's first weight is {weights[0] if weights else 'missing'} %: "
+                      "this is a canary, not a big bang, which sends every user to the new "
+                      "version at once", hint="a big bang is a canary plan whose first weight "
+                                              "is 100")
+    same = canary_result.analysis
+    if big_bang.analysis is None:
+        return failed(f"the big bang ran without an analysis: nothing could stop 2.1-bad, and "
+                      f"it was {big_bang.status.replace('_', ' ')} — the exercise gives it "
+                      f"exercise 2's gate ({_gate_text(same)})",
+                      hint="which argument of canary(...) stopped exercise 2's release?")
+    if big_bang.analysis != same:
+        return failed(f"the big bang's gate is {_gate_text(big_bang.analysis)}, exercise 2's "
+                      f"is {_gate_text(same)}: with different gates the two counts compare "
+                      "the gates, not the weights",
+                      hint="copy exercise 2's analysis argument as it is")
+    if not big_bang.measurements:
+        return failed(f"the analysis never measured: the plan {_plan_text(big_bang.plan)} has no "
+                      f"pause of at least interval_s ({big_bang.analysis.interval_s:g} s) at "
+                      f"100 %, so 2.1-bad was {big_bang.status.replace('_', ' ')} unjudged",
+                      hint="the analysis measures during a pause")
+    if not big_bang.rolled_back:
+        return failed(f"the gate did not stop the big bang: {big_bang.status.replace('_', ' ')}"
+                      f" ({big_bang.reason})", hint="is the pause at 100 % long enough for "
+                                                    "min_requests?")
     a = sum(1 for q in canary_run.requests if not q.ok)
     b = sum(1 for q in big_bang_run.requests if not q.ok)
-    total = len(big_bang_run.requests)
-    reached = sum(1 for q in big_bang_run.requests if q.version == "2.1-bad")
-    if reached < 0.05 * total:
-        return failed(f"only {reached} of {total} big-bang requests reached 2.1-bad",
-                      hint="a big bang sends every user to the new version at once",
-                      fix="steps=[set_weight(100), pause(20)] with the same analysis")
+    n_a, n_b = len(canary_run.requests), len(big_bang_run.requests)
     if b <= a:
-        return failed(f"the big bang failed {b} requests and the canary {a}",
-                      hint="did both runs use the same analysis, so both were stopped as fast?",
-                      fix="analysis=Analysis(interval_s=5, min_requests=50) in both")
-    return passed(f"canary: {a} failed requests; big bang with the same gate: {b} "
-                  f"({b / max(a, 1):.0f}× as many) — the weight is the share of users a bad "
-                  "release can hurt before the analysis stops it")
+        return failed(f"the big bang failed {b} of {n_b} requests and the canary {a} of {n_a}",
+                      hint="did both runs send the same traffic for as long?")
+    return passed(f"canary_run: {a} of {n_a} requests failed; big_bang_run, with the same gate "
+                  f"({_gate_text(same)}): {b} of {n_b} ({b / max(a, 1):.0f}× as many) — "
+                  "the weight is the share of users a bad release can hurt before the "
+                  "analysis stops it")
+
+
+def _gate_text(analysis: Optional[st.Analysis]) -> str:
+    """An Analysis in short: interval_s and min_requests, and any other field not at its default."""
+    if analysis is None:
+        return "no analysis"
+    default = st.Analysis()
+    fields = ["interval_s", "min_requests"] + [
+        f for f in ("failure_limit", "alpha", "min_difference", "max_error_rate", "max_p99_ms",
+                    "inconclusive") if getattr(analysis, f) != getattr(default, f)]
+    return "Analysis(" + ", ".join(f"{f}={getattr(analysis, f)!r}" for f in fields) + ")"
+
+
+def _plan_text(plan) -> str:
+    return "[" + ", ".join(f"set_weight({s.weight})" if isinstance(s, st.SetWeight)
+                           else f"pause({'' if s.seconds is None else format(s.seconds, 'g')})"
+                           for s in plan) + "]"
 
 
 def _plan_problem(steps: Any, analysis: Any, within_s: float,
