@@ -231,3 +231,39 @@ def test_a_checker_called_with_wrong_argument_names_says_which_it_takes():
                                       "keyword argument 'runn'; its arguments are result, run")
     too_many = check_full_capacity(1, 0, 4, 5)
     assert too_many.status == "fail" and "too many positional arguments" in too_many.message
+
+
+def test_a_liveness_probe_of_the_default_threshold_reports_the_restarts_it_caused():
+    """Student report: liveness only (periodSeconds 1, failureThreshold 3) failed 100 % and
+    the reply did not say the containers were restarted."""
+    docs = manifests.load(rolling.NO_PROBE)
+    docs[0]["spec"]["template"]["spec"]["containers"][0]["livenessProbe"] = {
+        "httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 1}
+    verdict = check_readiness_fix(docs)
+    runs = [rolling.simulate_rollout(docs, seed=s) for s in rolling.SEEDS]
+    restarts = sum(p.restarts for run in runs for p in run.lab.timeline.pods_of("web"))
+    assert restarts > 0 and not verdict.passed
+    assert f"restarted the containers {restarts} times over the 3 runs" in verdict.message
+
+
+def test_an_exec_readiness_probe_that_always_passes_is_diagnosed_as_ready_too_early():
+    docs = manifests.load(rolling.NO_PROBE)
+    docs[0]["spec"]["template"]["spec"]["containers"][0]["readinessProbe"] = {
+        "exec": {"command": ["true"]}, "periodSeconds": 1}
+    verdict = check_readiness_fix(docs)
+    runs = [rolling.simulate_rollout(docs, seed=s) for s in rolling.SEEDS]
+    new = [p for run in runs for p in _runs.pods_of_version(run.lab.timeline, "web", "3.1")]
+    early = _runs.seconds_running_before_ready(new)
+    assert not verdict.passed and early < 3
+    assert f"it said Ready {early:.2f} s after each container started" in verdict.message
+    assert "exec probe passes when its command exits 0" in verdict.message
+    assert "preStop" not in repr(verdict) + (verdict.fix_text or "")
+
+
+@pytest.mark.parametrize("surge", ["1", "abc%"])
+def test_a_percent_string_without_percent_gets_the_api_servers_prefix(surge):
+    verdict = check_full_capacity(surge, 0)
+    assert not verdict.passed
+    assert ('Kubernetes rejects this Deployment — Deployment.apps "web" is invalid: '
+            f'spec.strategy.rollingUpdate.maxSurge: Invalid value: "{surge}": a valid percent '
+            "string") in verdict.message

@@ -91,6 +91,10 @@ def check_full_capacity(max_surge: Any, max_unavailable: Any, replicas: int = 4)
     surge_in, unavailable_in = _int_or_percent(max_surge), _int_or_percent(max_unavailable)
     shown = f"maxSurge={surge_in!r}, maxUnavailable={unavailable_in!r}"
     try:
+        # The API server's validation first (manifests.validate), so every refusal reads as
+        # it does: 'Deployment.apps "web" is invalid: spec.strategy.rollingUpdate.maxSurge: …'.
+        for doc in rolling_manifest(replicas, surge_in, unavailable_in):
+            manifests.validate(doc)
         surge, unavailable = r.resolve_fenceposts(surge_in, unavailable_in, replicas)
         runs = [simulate_rollout(rolling_manifest(replicas, surge_in, unavailable_in), seed=s)
                 for s in SEEDS]
@@ -381,6 +385,13 @@ def _still_failing(runs: list, deployment: dict, container: dict) -> Verdict:
                    "refused")
         if container.get("livenessProbe") is not None:
             message += f". {_LIVENESS}: it does not keep traffic away from a starting pod"
+            restarted = sum(_runs.restarts(run.lab.timeline.pods_of("web")) for run in runs)
+            if restarted:
+                message += (f" — and here it failed before the app listened, so the kubelet "
+                            f"restarted the containers {restarted} times over the {len(runs)} "
+                            f"runs ({_runs.restarts(new)} of them the new 3.1 pods'): each "
+                            "restart starts the 3 s wait again while the pod keeps getting "
+                            "traffic")
         if (deployment.get("spec") or {}).get("minReadySeconds"):
             message += (". minReadySeconds does not help: it delays when the Deployment counts "
                         "a Ready pod as available, not when the Service sends it traffic")
@@ -389,6 +400,22 @@ def _still_failing(runs: list, deployment: dict, container: dict) -> Verdict:
                            "its container runs? web.yaml in Part 1 has it",
                       fix="add to the container: readinessProbe: {httpGet: {path: /readyz, "
                           "port: http}, periodSeconds: 1}")
+    new = [p for run in runs for p in _runs.pods_of_version(run.lab.timeline, "web", "3.1")]
+    early = _runs.seconds_running_before_ready(new)
+    startup = _as_float(_env(container, "STARTUP_SECONDS")) or 0.0
+    if early is not None and early < startup:
+        probe = container.get("readinessProbe") or container.get("startupProbe") or {}
+        how = ("an exec probe passes when its command exits 0, whatever the app is doing"
+               if isinstance(probe, dict) and "exec" in probe else
+               "the probe passed before the app could answer")
+        return failed(f"{head}: the new pods have a readiness probe, but it said Ready "
+                      f"{early:.2f} s after each container started (mean, measured), while the "
+                      f"app listens only {startup:g} s after it starts — {how}, so requests "
+                      "reached pods that were not listening yet",
+                      hint="a readiness probe is only as good as what it asks: which of the "
+                           "app's endpoints answers only once the app can serve?",
+                      fix="readinessProbe: {httpGet: {path: /readyz, port: http}, "
+                          "periodSeconds: 1}")
     return failed(f"{head}. The pods have a readiness probe, so look at when the failures "
                   "happen in a run of your manifest: while old pods stop, or while new ones "
                   "start?",
