@@ -267,3 +267,29 @@ def test_a_percent_string_without_percent_gets_the_api_servers_prefix(surge):
     assert ('Kubernetes rejects this Deployment — Deployment.apps "web" is invalid: '
             f'spec.strategy.rollingUpdate.maxSurge: Invalid value: "{surge}": a valid percent '
             "string") in verdict.message
+
+
+def test_counts_agree_with_their_nouns():
+    """Student report: '1 requests failed' (03.4); a blue-green summary said '1 waves'."""
+    from releaselab._plural import agree, plural
+    assert (plural(1, "request"), plural(0, "request"), plural(2, "wave")) == \
+        ("1 request", "0 requests", "2 waves")
+    assert agree(1, "was", "were") == "was" and agree(3, "was", "were") == "were"
+    from releaselab.checks import canary
+    from releaselab.strategies import Analysis, steps_for
+    verdict = canary.plan_within_budget(steps_for((1, 50, 100), 10),
+                                        Analysis(interval_s=1, min_requests=20))
+    assert not re.search(r"(?<![\d.])1 requests", repr(verdict)), repr(verdict)
+    assert "1 request failed" in verdict.message or "1 request" not in verdict.message
+
+
+def test_no_message_the_kit_prints_says_one_with_a_plural_noun():
+    import pathlib
+    src = pathlib.Path(rolling.__file__).parents[1]
+    # "N of {total} requests" and "all {n} requests" read right for any total; a bare count
+    # as the subject must go through plural().
+    pattern = re.compile(r"(?<!of )(?<!all )\{[^{}]*\b(?:len\([^)]*\)|n|count|restarts|waves|failed_n|n_bad|"
+                         r"new_requests|logged_out)\} (?:requests|waves|times|users|orders)\b")
+    offenders = [f"{p.name}: {m.group(0)}" for p in src.rglob("*.py")
+                 for m in pattern.finditer(p.read_text())]
+    assert not offenders, offenders

@@ -104,7 +104,8 @@ def preview_verified(preview: Any) -> Verdict:
                       fix='lab.traffic(rps=20, target="web-preview")')
     shape = (f"{preview.rps:g} req/s for {preview.end - preview.start:.1f} s")
     if len(requests) < MIN_PREVIEW_REQUESTS:
-        return failed(f"only {len(requests)} requests reached web-preview ({shape}): too few "
+        return failed(f"only {_runs.plural(len(requests), 'request')} reached web-preview "
+                      f"({shape}): too few "
                       f"to trust (at least {MIN_PREVIEW_REQUESTS}, whatever the rate)",
                       hint=f"requests = rate × seconds: at {preview.rps:g} req/s, how long must "
                            "the block last?",
@@ -119,7 +120,7 @@ def preview_verified(preview: Any) -> Verdict:
         return failed(f"the preview answered {dict(versions)}: it should reach green ({NEW}) "
                       "only", hint="look at web-preview's selector: lab.get('Service', "
                                    "'web-preview')")
-    return passed(f"{len(requests)} requests to web-preview ({shape}; the check needs at "
+    return passed(f"{_runs.plural(len(requests), 'request')} to web-preview ({shape}; the check needs at "
                   f"least {MIN_PREVIEW_REQUESTS}), all answered by {NEW}, none failed: green "
                   "works, and no user has seen it yet")
 
@@ -193,7 +194,7 @@ def switch_dropped_nothing(run: Any) -> Verdict:
     else:
         lag = (f"; 1.0 answered until {last_old - run.start:.2f} s into the run, then only 1.1 "
                f"(from {lead:.2f} s)")
-    return passed(f"{len(requests)} requests, 0 failed{lag}")
+    return passed(f"{_runs.plural(len(requests), 'request')}, 0 failed{lag}")
 
 
 HINT_02_3 = ('a pod the scheduler could not place has no node: small.pods(wide=True) shows the'
@@ -207,8 +208,12 @@ def _selected(lab: Lab) -> str:
     except ReleaseLabError as exc:
         return f"Service web cannot be read ({exc})"
     matching = lab.pods(selector=selector) if selector else []
-    return (f"Service web selects {selector}, which {len(matching)} pods match — with no "
-            "endpoint, kube-proxy refuses every connection")
+    if matching:
+        return (f"Service web selects {selector}, which "
+                f"{_runs.plural(len(matching), 'pod')} "
+                f"{_runs.agree(len(matching), 'matches', 'match')}")
+    return (f"Service web selects {selector}, which 0 pods match — with no endpoint, "
+            "kube-proxy refuses every connection")
 
 
 def switch_back_report(run: TrafficRun, switched_at: float, was: Optional[str]) -> str:
@@ -219,7 +224,7 @@ def switch_back_report(run: TrafficRun, switched_at: float, was: Optional[str]) 
     switched back and the line says so instead of timing a switch that did not
     happen.
     """
-    head = f"{run.sent} requests, {run.failed} failed"
+    head = f"{_runs.plural(run.sent, 'request')}, {run.failed} failed"
     if was != "green":
         return (f"{head}; Service web selected color: {was} already (exercise 2's switch to "
                 "green has not been made on this lab), so nothing was switched back — every "

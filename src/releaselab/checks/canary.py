@@ -26,6 +26,7 @@ from typing import Any, Optional
 from .. import strategies as st
 from ..errors import ReleaseLabError, UsageError
 from ..lab import Lab, TrafficRun
+from ._runs import plural
 from ._core import (Verdict, describe, exercise, failed, first_wrong, is_number, missing,
                     passed, unanswered, whole)
 
@@ -157,14 +158,14 @@ def replica_split(canary_pods: Any, stable_pods: Any, weight: int = 5,
     best_c, best_s = nearest_split(weight, total)
     if (canary, stable) != (best_c, best_s):
         return failed(f"{canary} canary pods of {total} took {measured:.1f} % of "
-                      f"{len(run.requests)} requests (pod share "
+                      f"{plural(len(run.requests), 'request')} (pod share "
                       f"{st.effective_weight(canary, stable):.0f} %), {weight} % was the aim",
                       hint=f"each pod of {total} is {100 / total:g} % of the traffic: which "
                            f"whole number of pods comes nearest {weight} %?",
                       fix=f"canary_pods, stable_pods = {best_c}, {best_s}")
     exact = 100 // math.gcd(100, weight)
     return passed(f"{canary} of {total} pods: measured {measured:.1f} % of "
-                  f"{len(run.requests)} requests on 2.1 — the nearest {total} pods allow. "
+                  f"{plural(len(run.requests), 'request')} on 2.1 — the nearest {total} pods allow. "
                   f"Exactly {weight} % by pods needs {exact} pods in all "
                   f"({exact * weight // 100} of {exact}); a weighted route does it with any "
                   "pod count")
@@ -205,7 +206,7 @@ def caught_at_first_step(result: Any, run: Any) -> Verdict:
                       hint=_ANALYSIS_HINT, fix=_ANALYSIS_FIX)
     if result.weight != 5:
         return failed(f"rolled back, but at {result.weight} %, not at the first 5 % step: "
-                      f"{len(failures)} requests failed on the way",
+                      f"{plural(len(failures), 'request')} failed on the way",
                       hint="where does the plan start, and is there an analysis during its "
                            "first pause?",
                       fix="begin the plan with set_weight(5) followed by a pause long enough "
@@ -214,7 +215,8 @@ def caught_at_first_step(result: Any, run: Any) -> Verdict:
     return passed(f"rolled back at 5 % (step {result.step}), "
                   f"{result.decided_at - result.started:.1f} s after the release began; "
                   f"{len(failures)} of {len(requests)} requests failed ({on_bad} of them "
-                  f"answered by 2.1-bad, which {result.new_requests} requests reached)")
+                  f"answered by 2.1-bad, which {plural(result.new_requests, 'request')} "
+                  "reached)")
 
 
 HINT_03_3 = ("a big bang is a canary plan whose first weight is 100, judged by exercise 2's "
@@ -364,7 +366,7 @@ def plan_within_budget(steps: Any, analysis: Any, max_failed: int = 10, within_s
         n_bad = sum(1 for q in bad_run.requests if not q.ok)
         if not bad.rolled_back:
             return failed(f"seed {seed}: 2.1-bad was not rolled back ({bad.status}: "
-                          f"{bad.reason}); {n_bad} requests failed",
+                          f"{bad.reason}); {plural(n_bad, 'request')} failed",
                           hint="does the analysis get enough canary requests during the first "
                                "pause to decide?")
         if n_bad > max_failed:

@@ -199,7 +199,7 @@ def check_prediction(waves: Any, seconds: Any, **settings: Any) -> Verdict:
     react = per_wave - (to_ready or 0) - min_ready
     tolerance = max(PREDICTION_TOLERANCE * run.seconds, PREDICTION_TOLERANCE_MIN_S)
     where = f"the new ReplicaSet grew at t = {', '.join(f'{t:g}' for t in grew)} s"
-    each = f"{run.waves} waves of {per_wave:.2f} s each ({run.seconds:g} s / {run.waves})"
+    each = f"{_runs.plural(run.waves, 'wave')} of {per_wave:.2f} s each ({run.seconds:g} s / {run.waves})"
     anatomy = (f"a new pod took {to_ready:.2f} s from its creation to Ready, minReadySeconds "
                f"added {min_ready:g} s, and the controllers took {max(react, 0):.2f} s more to "
                "act" if to_ready is not None else "no new pod became Ready")
@@ -221,7 +221,7 @@ def check_prediction(waves: Any, seconds: Any, **settings: Any) -> Verdict:
                   f"until they are available; per wave in this run, {anatomy}"),
             fix=(f"waves = {count}; seconds ≈ waves × seconds per wave = {run.waves} × "
                  f"{per_wave:.2f} = {run.waves * per_wave:.1f}"))
-    return passed(f"{run.waves} waves in {run.seconds:g} s measured (you said {n_waves} and "
+    return passed(f"{_runs.plural(run.waves, 'wave')} in {run.seconds:g} s measured (you said {n_waves} and "
                   f"{seconds:g} s): {where}; per wave, {anatomy}")
 
 
@@ -343,7 +343,8 @@ def _never_available(docs: list, container: dict) -> Verdict:
     waits = _runs.waiting_reasons(pods)
     seen = (f"even the 3.0 Deployment never became available: after {STALL_WATCH_S:g} s, "
             f"{ready} of {len(pods)} pods were Ready and their containers had restarted "
-            f"{restarts} times" + (f" ({_runs.causes_text(waits)})" if waits else ""))
+            f"{_runs.plural(restarts, 'time')}"
+            + (f" ({_runs.causes_text(waits)})" if waits else ""))
     return _probe_failure(seen, container, restarts)
 
 
@@ -353,7 +354,8 @@ def _stalled(run: Rollout, container: dict) -> Verdict:
     restarts = _runs.restarts(new)
     seen = (f"the rollout to 3.1 did not complete ({run.result.status} after "
             f"{run.seconds:g} s): {never} of {len(new)} new pods never became Ready"
-            + (f", and their containers restarted {restarts} times" if restarts else ""))
+            + (f", and their containers restarted {_runs.plural(restarts, 'time')}"
+               if restarts else ""))
     return _probe_failure(seen, container, restarts)
 
 
@@ -388,7 +390,8 @@ def _still_failing(runs: list, deployment: dict, container: dict) -> Verdict:
             restarted = sum(_runs.restarts(run.lab.timeline.pods_of("web")) for run in runs)
             if restarted:
                 message += (f" — and here it failed before the app listened, so the kubelet "
-                            f"restarted the containers {restarted} times over the {len(runs)} "
+                            f"restarted the containers {_runs.plural(restarted, 'time')} over "
+                            f"the {len(runs)} "
                             f"runs ({_runs.restarts(new)} of them the new 3.1 pods'): each "
                             "restart starts the 3 s wait again while the pod keeps getting "
                             "traffic")
@@ -494,7 +497,8 @@ def check_rollback(lab: Any, run: Any) -> Verdict:
     clean = max((p.gone for p in bad_pods), default=run.start)
     after = [q for q in run.requests if q.t >= clean]
     if len(after) < AFTER_ROLLBACK_MIN_REQUESTS:
-        return failed(f"only {len(after)} request(s) were sent after the last {BAD_VERSION} "
+        return failed(f"only {_runs.plural(len(after), 'request')} "
+                      f"{_runs.agree(len(after), 'was', 'were')} sent after the last {BAD_VERSION} "
                       f"pod went away (t={clean:.1f} s): too few to show the errors are gone",
                       fix="keep the traffic running a few seconds longer: lab4.wait(5) inside "
                           "the block, after the rollback")
@@ -506,10 +510,11 @@ def check_rollback(lab: Any, run: Any) -> Verdict:
                       hint="which version answered the failed requests?")
     during = [q for q in run.requests if q.t < clean and not q.ok]
     start = window[0].t if window else run.start
-    return passed(f"rolled back to {image}: {len(after)} requests after the last "
+    return passed(f"rolled back to {image}: {_runs.plural(len(after), 'request')} after the last "
                   f"{BAD_VERSION} pod went away, 0 failed. The rollback itself took "
                   f"{clean - start:.1f} s from its first ReplicaSet step to the last bad pod "
-                  f"gone, and {len(during)} request(s) still failed during it — a rolling "
+                  f"gone, and {_runs.plural(len(during), 'request')} still failed during it — "
+                  "a rolling "
                   "rollback replaces pods as slowly as the rollout did")
 
 

@@ -35,6 +35,7 @@ from collections import Counter
 from typing import Any, Iterable, Optional
 
 from ..errors import ReleaseLabError
+from .._plural import plural
 from ..timeline import LOGGED_OUT, SCHEMA
 from . import _core
 from ._core import Verdict, passed, unanswered
@@ -406,7 +407,8 @@ def check_session_fix(env, seeds: Iterable[int] = SEEDS) -> Verdict:
         runs = _session_runs(env, seeds)
     except ReleaseLabError as exc:
         return failed(f"the shop did not start with {env}: {exc}")
-    figures = "; ".join(f"seed {s}: {r.logged_out} users logged out, {r.failed} of {r.sent} "
+    figures = "; ".join(f"seed {s}: {plural(r.logged_out, 'user')} logged out, "
+                        f"{r.failed} of {r.sent} "
                         f"requests failed" for s, r in runs)
     bad = [(s, r) for s, r in runs if r.logged_out or r.failed]
     if not bad:

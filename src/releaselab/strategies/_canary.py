@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Optional
 
 from .. import _args
+from .._plural import plural
 from .._judgement import INCONCLUSIVE, Judgement, sample_of
 from ..errors import UsageError
 from ._gates import (
@@ -197,7 +198,7 @@ def canary(lab, image: str, *, steps=None, analysis: Optional[Analysis] = None,
         failing = _observe(lab, max(remaining, 0.0), analysis, measure, state, index, current,
                            label=f"analysis at {current} %")
         if failing is not None:
-            reason = (f"analysis failed {state['failures']} time(s), limit "
+            reason = (f"analysis failed {plural(state['failures'], 'time')}, limit "
                       f"{analysis.failure_limit}: {failing.reason}")
             return _rollback_canary(lab, result, reason, routing, total, stable, canary,
                                     set_route, is_new, abort_scale_down_delay_s)

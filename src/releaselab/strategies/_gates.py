@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 from .. import _args
+from .._plural import plural
 from .._judgement import Judgement, judge
 from ..errors import UsageError, WaitTimeout
 from ._steps import PROMOTED, ROLLED_BACK
@@ -123,8 +124,8 @@ class StrategyResult:
                 where += f" (weight {self.weight} %)"
         status = self.status.replace("_", " ")
         return (f"{self.strategy}: {status}{where} after {self.seconds:.1f} s — {self.reason}\n"
-                f"  new version answered {self.new_requests} requests, {self.new_failed} failed; "
-                f"{self.failed} of {self.sent} requests failed in all")
+                f"  new version answered {plural(self.new_requests, 'request')}, "
+                f"{self.new_failed} failed; {self.failed} of {self.sent} requests failed in all")
 
 
 # --------------------------------------------------------------------------- helpers
