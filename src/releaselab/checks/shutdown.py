@@ -105,8 +105,10 @@ def variant(source, *, env: Optional[dict] = None, readiness=_UNCHANGED, prestop
     ``env``: variables to set (``{"SHUTDOWN": "graceful"}``; a value None removes one);
     ``readiness``: False removes the readiness probe, a dict replaces it;
     ``prestop``: seconds of a preStop sleep (0 or None removes the hook) — the
-    ``sleep`` action, or ``exec sleep`` where the cluster of ``lab`` is older
-    than that action (see :func:`prestop_hook`);
+    ``sleep`` action, or ``exec: [sleep, N]`` where the action would be refused:
+    a cluster of ``lab`` older than that action, a sleep longer than ``grace``
+    (validateSleepAction), or a manifest that already sleeps by exec (see
+    :func:`prestop_hook`);
     ``grace``: terminationGracePeriodSeconds; ``max_surge`` / ``max_unavailable``.
     """
     objects = manifests.load(source)
@@ -350,7 +352,10 @@ PREDICTION_CASES = {
     "C": ("the app exits at once on SIGTERM, preStop sleep 1 s", dict(prestop=1)),
     "D": ("no readiness probe, preStop sleep 2 s, the app exits at once on SIGTERM",
           dict(readiness=False, prestop=2)),
-    "E": ("a graceful app, preStop sleep 2 s, terminationGracePeriodSeconds 1",
+    # The sleep action must not be longer than the grace period (validateSleepAction), so
+    # the manifest a reader can write for E runs `sleep 2` as an exec command.
+    "E": ("a graceful app, preStop hook exec: [sleep, 2] (a command: the sleep action may "
+          "not be longer than the grace period), terminationGracePeriodSeconds 1",
           dict(env={"SHUTDOWN": "graceful"}, prestop=2, grace=1)),
 }
 #: The largest terminationGracePeriodSeconds the exercise takes (Kubernetes takes more).
