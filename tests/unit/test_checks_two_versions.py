@@ -158,6 +158,19 @@ def test_the_choice_must_follow_the_readers_own_numbers(runs):
     assert not wrong.passed and "is not the one that failed fewer" in wrong.message
 
 
+def test_choosing_by_percentage_is_told_that_the_question_counts_requests(runs):
+    """Student report: blue-green failed a smaller share (24.4 %) but more requests."""
+    share = {name: run.failed / run.sent for name, run in runs.items()}
+    by_count = min(runs, key=lambda name: runs[name].failed)
+    by_share = min(runs, key=lambda name: share[name])
+    if by_share == by_count:
+        pytest.skip("on this seed the share and the count agree")
+    wrong = tv.check_choice(by_share, runs, seeds=ONE)
+    assert not wrong.passed
+    assert f"{100 * share[by_share]:.1f} % against {100 * share[by_count]:.1f} %" in wrong.message
+    assert "counts failed requests, not their share" in wrong.message
+
+
 def test_evidence_must_be_what_it_claims(runs):
     swapped = {"rolling": runs["blue-green"], "blue-green": runs["rolling"]}
     assert "answered like a blue-green release" in tv.check_choice("rolling", swapped).message

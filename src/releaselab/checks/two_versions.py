@@ -482,8 +482,9 @@ HINT_05_5 = 'compare the failed counts of your two runs (requests, not percentag
           cells=("ex5-rolling", "ex5-blue-green", "ex5-plot"), hint=HINT_05_5)
 def check_choice(choice, evidence, seeds: Iterable[int] = SEEDS) -> Verdict:
     """The naive 5.1 must ship today: ``choice`` ("rolling" or "blue-green") is the release
-    that fails fewer requests, and ``evidence`` = {"rolling": run, "blue-green": run} are
-    your runs of both."""
+    that fails fewer requests — the count of failed requests (``run.failed``), not their
+    share, since the two runs last different times — and ``evidence`` = {"rolling": run,
+    "blue-green": run} are your runs of both."""
     if unanswered(choice, evidence) or (isinstance(evidence, dict)
                                         and unanswered(*evidence.values())):
         return missing("run both releases, then set choice and evidence = {'rolling': "
@@ -507,8 +508,15 @@ def check_choice(choice, evidence, seeds: Iterable[int] = SEEDS) -> Verdict:
                       hint="send traffic from before each release starts until after it ends")
     better = min(STRATEGIES, key=lambda name: yours[name].failed)
     if choice != better:
+        share = {name: 100 * run.failed / run.sent if run.sent else 0.0
+                 for name, run in yours.items()}
+        trap = (f" (by share of the requests {choice} did fail less — "
+                f"{share[choice]:.1f} % against {share[better]:.1f} % — but its run lasted "
+                f"{yours[choice].sent} requests against {yours[better].sent}: the question "
+                "counts failed requests, not their share)"
+                if share[choice] < share[better] else "")
         return failed(f"your runs: {numbers}; {shape}. By your own numbers {choice} is not "
-                      "the one that failed fewer",
+                      f"the one that failed fewer requests{trap}",
                       hint="compare the failed counts of your two runs, not what you expect")
     seeds = tuple(seeds)
     again = {"rolling": [_quietly(run_plan, _sim(s), [NEW])[0].failed for s in seeds],
