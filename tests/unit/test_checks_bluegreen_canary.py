@@ -162,23 +162,8 @@ def test_fresh_lab_sets_up_quietly_and_echoes_the_readers_calls(capsys):
     assert "kubectl" in (out := capsys.readouterr().out) and "deployment/web-canary" in out
 
 
-def test_switch_back_report_says_only_what_happened(both_colours):
-    lab = both_colours
-    with lab.traffic(rps=100) as back:              # exercise 2 never switched: web is blue
-        lab.wait(2)
-        web = lab.get("Service", "web")
-        was = web["spec"]["selector"]["color"]
-        web["spec"]["selector"]["color"] = "blue"
-        lab.apply(web)
-        at = lab.now()
-        lab.wait(5)
-    text = bg.switch_back_report(back, at, was)
-    assert "nothing was switched back" in text and "after the switch back" not in text
-    assert text.startswith(f"{back.sent} requests, {back.failed} failed")
-    web = lab.get("Service", "web")
-    web["spec"]["selector"]["color"] = "green"
-    lab.apply(web)
-    lab.wait(2)
+def _switch_back(lab):
+    """The lab's rollback cell: (the run, when web was set to blue, the colour it had)."""
     with lab.traffic(rps=100) as back:
         lab.wait(2)
         web = lab.get("Service", "web")
@@ -187,6 +172,20 @@ def test_switch_back_report_says_only_what_happened(both_colours):
         lab.apply(web)
         at = lab.now()
         lab.wait(5)
+    return back, at, was
+
+
+def test_switch_back_report_says_only_what_happened(both_colours):
+    lab = both_colours
+    back, at, was = _switch_back(lab)               # exercise 2 never switched: web is blue
+    text = bg.switch_back_report(back, at, was)
+    assert "nothing was switched back" in text and "after the switch back" not in text
+    assert text.startswith(f"{back.sent} requests, {back.failed} failed")
+    web = lab.get("Service", "web")
+    web["spec"]["selector"]["color"] = "green"
+    lab.apply(web)
+    lab.wait(2)
+    back, at, was = _switch_back(lab)
     late = max(q.t - at for q in back.requests if q.t >= at and q.version == "1.1")
     assert f"1.1 answered for {late:.2f} s after the switch back" in \
         bg.switch_back_report(back, at, was)

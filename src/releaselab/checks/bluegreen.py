@@ -120,9 +120,9 @@ def preview_verified(preview: Any) -> Verdict:
         return failed(f"the preview answered {dict(versions)}: it should reach green ({NEW}) "
                       "only", hint="look at web-preview's selector: lab.get('Service', "
                                    "'web-preview')")
-    return passed(f"{_runs.plural(len(requests), 'request')} to web-preview ({shape}; the check needs at "
-                  f"least {MIN_PREVIEW_REQUESTS}), all answered by {NEW}, none failed: green "
-                  "works, and no user has seen it yet")
+    return passed(f"{_runs.plural(len(requests), 'request')} to web-preview ({shape}; the "
+                  f"check needs at least {MIN_PREVIEW_REQUESTS}), all answered by {NEW}, none "
+                  "failed: green works, and no user has seen it yet")
 
 
 HINT_02_2 = ("the switch is a change of the web Service's selector, made inside the traffic "
