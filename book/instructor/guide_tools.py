@@ -3,7 +3,8 @@
 A guide's "common mistakes" cells give a lab's checker a wrong answer and show
 what it answers. A checker escalates its help per exercise — the first wrong
 answer gets what was measured, ``hint()`` or the next *different* wrong
-answer adds a hint, asking again the fix (``releaselab.checks._core``) — so a
+answer adds a hint, asking again the fix, which never comes by itself
+(``releaselab.checks._core``) — so a
 guide that shows several mistakes of one exercise in a row would show each
 one at a different level. :func:`answers` shows every mistake as a first
 wrong answer, then the hint and the fix the checker holds back.

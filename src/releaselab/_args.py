@@ -103,3 +103,47 @@ def selector(call: str, value: Optional[dict]) -> Optional[dict]:
         raise UsageError(f"{call}(selector={value!r}): a selector is a dict of label names to "
                          f"string values, e.g. {{'app': 'web'}}")
     return value
+
+
+def checked_call(fn):
+    """``fn`` with its call checked against its signature first: a wrong argument name, a
+    missing argument or one too many is one UsageError line naming the arguments there are.
+
+    Python's own ``TypeError: canary() got an unexpected keyword argument 'pre_promotion'``
+    is a traceback in a notebook; this says what to fix instead::
+
+        UsageError: canary(pre_promotion=...): canary() got an unexpected keyword argument
+        'pre_promotion'; its arguments are lab, image, steps, analysis, routing, ...
+    """
+    import functools
+    import inspect
+
+    signature = inspect.signature(fn)
+    params = [p for p in signature.parameters if p != "self"]
+    call = fn.__qualname__.replace(".__init__", "")
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            signature.bind(*args, **kwargs)
+        except TypeError as exc:
+            given = ", ".join(f"{k}=..." for k in kwargs)
+            raise UsageError(f"{call}({given}): {exc}; its arguments are "
+                             f"{', '.join(params)}") from None
+        return fn(*args, **kwargs)
+
+    wrapper.__signature__ = signature
+    return wrapper
+
+
+def optional_number(call: str, param: str, value, *, low: float, high: float,
+                    low_open: bool = False, what: str = "") -> Optional[float]:
+    """None, or a finite number in [low, high] (or (low, high]); else one UsageError line."""
+    if value is None:
+        return None
+    low_text = f"more than {low:g}" if low_open else f"from {low:g}"
+    if not _is_number(value) or not math.isfinite(value) or value > high or \
+            (value <= low if low_open else value < low):
+        raise UsageError(f"{call}({param}={value!r}): must be a number {low_text} to {high:g}"
+                         + (f" ({what})" if what else ""))
+    return value

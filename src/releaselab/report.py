@@ -10,6 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Optional
 
+from ._plural import plural
 from .timeline import ERROR_KINDS, PodRecord, Timeline
 
 CAUSES = ("ok", "http_500", *ERROR_KINDS)
@@ -123,8 +124,9 @@ class Summary:
             if self.by_cause.get(cause):
                 facts.append(("unreachable", hint))
         if self.rollout_seconds is not None:
-            facts.append(("rollout", f"{self.rollout_seconds:.1f} s, {self.steps} ReplicaSet "
-                          f"steps, {self.waves} waves of new pods"))
+            facts.append(("rollout", f"{self.rollout_seconds:.1f} s, "
+                          f"{plural(self.steps, 'ReplicaSet step')}, "
+                          f"{plural(self.waves, 'wave')} of new pods"))
         facts.append(("pods", f"peak {self.peak_pods} pods; ready pods between {self.min_ready} "
                       f"and {self.max_ready}"))
         if self.orders is not None:
@@ -132,7 +134,7 @@ class Summary:
             facts.append(("orders", f"{self.orders} written, {self.lost} lost (data lost: "
                           f"missing or wrong when read back at the end){unverified}"))
         if self.logouts is not None:
-            facts.append(("sessions", f"{self.logged_out} users logged out "
+            facts.append(("sessions", f"{plural(self.logged_out, 'user')} logged out "
                           f"({self.logouts} times)"))
         return facts
 

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from releaselab import Lab, grade
 from releaselab.checks import _core, hint, rolling, shutdown
-from releaselab.strategies import Analysis, StrategyResult, pause, set_weight
+from releaselab.strategies import Analysis, Pause, StrategyResult, set_weight
 
 
 def _sample_run(finished: bool = True):
@@ -51,7 +51,7 @@ SHAPES = [
     [{"kind": "Deployment", "spec": {"template": {"spec": {"containers": [None]}}}}],
     {"A": float("nan"), "B": None, "C": "yes", "D": 1, "E": []},
     object(), LAB, RUN, OPEN_RUN, ODD_RESULT, Analysis, Analysis(min_requests=1),
-    [set_weight(5), pause(float("inf"))], [set_weight(5), "pause"], (set_weight(5),),
+    [set_weight(5), Pause(float("inf"))], [set_weight(5), "pause"], (set_weight(5),),
 ]
 
 values = st.one_of(st.sampled_from(SHAPES), st.integers(-50, 50),

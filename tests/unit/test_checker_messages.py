@@ -174,9 +174,30 @@ def test_help_escalates_with_different_wrong_answers_and_hint_requests():
     second = check_full_capacity(0, 1)                 # a different wrong answer: the hint
     assert second.level == _core.HINT and f"💡 Hint: {second.hint_text}" in repr(second)
     assert "🔧" not in repr(second)
-    third = check_full_capacity(2, 2)                  # a third: the fix
-    assert third.level == _core.FIX and f"🔧 Fix: {third.fix_text}" in repr(third)
+    assert repr(second).endswith('(still stuck? hint("01.1") shows the fix)')
+    for guess in ((2, 2), (0, 3), (1, 2)):            # guessing on never brings the fix
+        later = check_full_capacity(*guess)
+        assert later.level == _core.HINT and "🔧" not in repr(later), guess
+    fix = hint("01.1")                                 # asking for it does
+    assert f"🔧 Fix: {later.fix_text}" in fix
     assert check_full_capacity(1, 0).passed
+
+
+def test_the_fix_comes_from_hint_twice_and_never_from_wrong_answers_alone():
+    first = check_prediction(4, 10)
+    assert "💡" not in repr(first) and "🔧" not in repr(first)
+    assert "🔧" not in hint("01.2")                   # once: the hint
+    assert "🔧 Fix:" in hint("01.2")                  # twice: the fix
+
+
+def test_every_exercise_has_a_hint_of_its_own_for_replies_without_one():
+    import releaselab.checks.bluegreen, releaselab.checks.canary  # noqa: F401,E401
+    import releaselab.checks.shutdown, releaselab.checks.two_versions  # noqa: F401,E401
+    assert all(ex.hint for ex in _core.EXERCISES.values()), \
+        [ex.id for ex in _core.EXERCISES.values() if not ex.hint]
+    wrong_type = check_prediction("three", 10)         # an argument check has no hint itself
+    assert wrong_type.hint_text == _core.EXERCISES["01.2"].hint
+    assert hint("01.2").startswith("💡 Hint: ")
 
 
 def test_hint_asks_for_the_next_level():
@@ -200,3 +221,75 @@ def test_hint_never_raises_and_says_what_to_do():
     assert unanswered.status == "unanswered"
     assert hint("01.1").startswith("💡 Hint: maxSurge says")
     assert repr(hint("01.1")) == str(hint("01.1"))     # shown as text, without quotes
+
+
+def test_a_checker_called_with_wrong_argument_names_says_which_it_takes():
+    from releaselab.checks import bluegreen
+    verdict = bluegreen.bad_release_never_reached_users(result=None, run=None, runn=1)
+    assert verdict.status == "fail" and not verdict.internal_error
+    assert verdict.message.startswith("bad_release_never_reached_users: got an unexpected "
+                                      "keyword argument 'runn'; its arguments are result, run")
+    too_many = check_full_capacity(1, 0, 4, 5)
+    assert too_many.status == "fail" and "too many positional arguments" in too_many.message
+
+
+def test_a_liveness_probe_of_the_default_threshold_reports_the_restarts_it_caused():
+    """Student report: liveness only (periodSeconds 1, failureThreshold 3) failed 100 % and
+    the reply did not say the containers were restarted."""
+    docs = manifests.load(rolling.NO_PROBE)
+    docs[0]["spec"]["template"]["spec"]["containers"][0]["livenessProbe"] = {
+        "httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 1}
+    verdict = check_readiness_fix(docs)
+    runs = [rolling.simulate_rollout(docs, seed=s) for s in rolling.SEEDS]
+    restarts = sum(p.restarts for run in runs for p in run.lab.timeline.pods_of("web"))
+    assert restarts > 0 and not verdict.passed
+    assert f"restarted the containers {restarts} times over the 3 runs" in verdict.message
+
+
+def test_an_exec_readiness_probe_that_always_passes_is_diagnosed_as_ready_too_early():
+    docs = manifests.load(rolling.NO_PROBE)
+    docs[0]["spec"]["template"]["spec"]["containers"][0]["readinessProbe"] = {
+        "exec": {"command": ["true"]}, "periodSeconds": 1}
+    verdict = check_readiness_fix(docs)
+    runs = [rolling.simulate_rollout(docs, seed=s) for s in rolling.SEEDS]
+    new = [p for run in runs for p in _runs.pods_of_version(run.lab.timeline, "web", "3.1")]
+    early = _runs.seconds_running_before_ready(new)
+    assert not verdict.passed and early < 3
+    assert f"it said Ready {early:.2f} s after each container started" in verdict.message
+    assert "exec probe passes when its command exits 0" in verdict.message
+    assert "preStop" not in repr(verdict) + (verdict.fix_text or "")
+
+
+@pytest.mark.parametrize("surge", ["1", "abc%"])
+def test_a_percent_string_without_percent_gets_the_api_servers_prefix(surge):
+    verdict = check_full_capacity(surge, 0)
+    assert not verdict.passed
+    assert ('Kubernetes rejects this Deployment — Deployment.apps "web" is invalid: '
+            f'spec.strategy.rollingUpdate.maxSurge: Invalid value: "{surge}": a valid percent '
+            "string") in verdict.message
+
+
+def test_counts_agree_with_their_nouns():
+    """Student report: '1 requests failed' (03.4); a blue-green summary said '1 waves'."""
+    from releaselab._plural import agree, plural
+    assert (plural(1, "request"), plural(0, "request"), plural(2, "wave")) == \
+        ("1 request", "0 requests", "2 waves")
+    assert agree(1, "was", "were") == "was" and agree(3, "was", "were") == "were"
+    from releaselab.checks import canary
+    from releaselab.strategies import Analysis, steps_for
+    verdict = canary.plan_within_budget(steps_for((1, 50, 100), 10),
+                                        Analysis(interval_s=1, min_requests=20))
+    assert not re.search(r"(?<![\d.])1 requests", repr(verdict)), repr(verdict)
+    assert "1 request failed" in verdict.message or "1 request" not in verdict.message
+
+
+def test_no_message_the_kit_prints_says_one_with_a_plural_noun():
+    import pathlib
+    src = pathlib.Path(rolling.__file__).parents[1]
+    # "N of {total} requests" and "all {n} requests" read right for any total; a bare count
+    # as the subject must go through plural().
+    pattern = re.compile(r"(?<!of )(?<!all )\{[^{}]*\b(?:len\([^)]*\)|n|count|restarts|waves|failed_n|n_bad|"
+                         r"new_requests|logged_out)\} (?:requests|waves|times|users|orders)\b")
+    offenders = [f"{p.name}: {m.group(0)}" for p in src.rglob("*.py")
+                 for m in pattern.finditer(p.read_text())]
+    assert not offenders, offenders

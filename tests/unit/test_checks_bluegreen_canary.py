@@ -125,7 +125,70 @@ def test_switch_to_a_colour_without_pods_fails():
         lab.wait(2)
     verdict = bg.switch_dropped_nothing(run)
     assert run.failed > 0                           # refused: the Service had no endpoints
-    assert not verdict.answered and "switch has not happened" in verdict.message
+    assert verdict.status == "fail" and f"{run.failed} of {run.sent} requests failed" \
+        in verdict.message and "none reached 1.1" in verdict.message
+
+
+def test_a_selector_typo_is_reported_as_the_outage_it_caused(both_colours):
+    """#13 student report: 'greem' refused 970 requests; the reply said all were answered."""
+    lab = both_colours
+    with lab.traffic(rps=100) as run:
+        lab.wait(5)
+        web = lab.get("Service", "web")
+        web["spec"]["selector"]["color"] = "greem"
+        lab.apply(web)
+        lab.wait(10)
+    verdict = bg.switch_dropped_nothing(run)
+    summary = run.summary()
+    assert verdict.status == "fail"
+    assert f"{summary.failed} of {summary.sent} requests failed" in verdict.message
+    assert f"refused {summary.by_cause['refused']}" in verdict.message
+    assert "'color': 'greem'" in verdict.message and "which 0 pods match" in verdict.message
+    assert "answered by 1.0" not in verdict.message
+
+
+def test_fresh_lab_sets_up_quietly_and_echoes_the_readers_calls(capsys):
+    lab = bg.fresh_lab(seed=2, echo=True)
+    assert capsys.readouterr().out == ""
+    web = lab.get("Service", "web")
+    web["spec"]["selector"]["color"] = "green"
+    lab.apply(web)
+    assert "$ kubectl" in capsys.readouterr().out
+    quiet = ck.fresh_lab("gateway", echo=False)
+    quiet.scale("web-canary", 1)
+    assert capsys.readouterr().out == ""
+    loud = ck.fresh_lab("gateway", echo=True)
+    loud.scale("web-canary", 1)
+    assert "kubectl" in (out := capsys.readouterr().out) and "deployment/web-canary" in out
+
+
+def _switch_back(lab):
+    """The lab's rollback cell: (the run, when web was set to blue, the colour it had)."""
+    with lab.traffic(rps=100) as back:
+        lab.wait(2)
+        web = lab.get("Service", "web")
+        was = web["spec"]["selector"]["color"]
+        web["spec"]["selector"]["color"] = "blue"
+        lab.apply(web)
+        at = lab.now()
+        lab.wait(5)
+    return back, at, was
+
+
+def test_switch_back_report_says_only_what_happened(both_colours):
+    lab = both_colours
+    back, at, was = _switch_back(lab)               # exercise 2 never switched: web is blue
+    text = bg.switch_back_report(back, at, was)
+    assert "nothing was switched back" in text and "after the switch back" not in text
+    assert text.startswith(f"{back.sent} requests, {back.failed} failed")
+    web = lab.get("Service", "web")
+    web["spec"]["selector"]["color"] = "green"
+    lab.apply(web)
+    lab.wait(2)
+    back, at, was = _switch_back(lab)
+    late = max(q.t - at for q in back.requests if q.t >= at and q.version == "1.1")
+    assert f"1.1 answered for {late:.2f} s after the switch back" in \
+        bg.switch_back_report(back, at, was)
 
 
 def test_no_room_for_green():
@@ -164,6 +227,31 @@ def test_bad_release_never_reached_users(capsys):
     assert not none and "promoted" in none.message
 
 
+def test_a_gate_that_can_only_be_inconclusive_does_not_pass(capsys):
+    """10 s of smoke at 20 req/s is 200 requests; 2 s is 40, below min_requests 50: the
+    gate aborts every release, the good one too — no catch."""
+    result, run = _bg_run("releaselab/web:1.1-bad", pre_promotion=Analysis(interval_s=5),
+                          smoke_s=2)
+    assert result.status == "aborted"
+    verdict = bg.bad_release_never_reached_users(result, run)
+    assert verdict.status == "fail" and "inconclusive" in verdict.message
+    assert "40 of 50" in verdict.message                        # the run's own numbers
+    good, _ = _bg_run("releaselab/web:1.1", pre_promotion=Analysis(interval_s=5), smoke_s=2)
+    assert good.status == "aborted"                             # what the message claims
+
+
+def test_preview_says_the_rate_and_length_it_judged(both_colours):
+    lab = both_colours
+    with lab.traffic(rps=5, target="web-preview") as slow:
+        lab.wait(12)
+    verdict = bg.preview_verified(slow)
+    assert verdict and "5 req/s for 12.0 s" in verdict.message and "at least 50" in \
+        verdict.message
+    with lab.traffic(rps=5, target="web-preview") as short:
+        lab.wait(3)
+    assert "5 req/s for 3.0 s" in bg.preview_verified(short).message
+
+
 def test_replica_split():
     assert ck.replica_split(1, 9)
     two = ck.replica_split(2, 8)
@@ -195,8 +283,41 @@ def test_caught_at_first_step_and_big_bang():
     short_run, short = ck.run_canary(ck.BAD, steps_for([5, 100], 5), analysis)
     assert "paused instead of deciding" in ck.caught_at_first_step(short, short_run).message
     bang_run, bang = ck.run_canary(ck.BAD, [set_weight(100), pause(20)], analysis)
-    verdict = ck.blast_radius_vs_big_bang(run, bang_run, bang)
+    verdict = ck.blast_radius_vs_big_bang(run, bang_run, bang, canary_result=result)
     assert verdict and "as many" in verdict.message
+    failed = sum(1 for q in bang_run.requests if not q.ok)
+    assert f"{failed} of {len(bang_run.requests)}" in verdict.message
+
+
+@pytest.fixture(scope="module")
+def exercise_2():
+    run, result = ck.run_canary(ck.BAD, steps_for([5, 10, 25, 50, 75, 100], 20),
+                                Analysis(interval_s=5, min_requests=50))
+    return run, result
+
+
+@pytest.mark.parametrize("steps, analysis, words", [
+    ([set_weight(100), pause(20)], None, "without an analysis"),            # no gate at all
+    ([set_weight(100)], Analysis(interval_s=5, min_requests=50), "never measured"),  # no pause
+    ([set_weight(100), pause(20)], Analysis(interval_s=1, min_requests=20),
+     "the big bang's gate is Analysis(interval_s=1, min_requests=20), exercise 2's is "
+     "Analysis(interval_s=5, min_requests=50)"),
+    ([set_weight(5), pause(20)], Analysis(interval_s=5, min_requests=50), "first weight is 5 %"),
+])
+def test_big_bang_must_be_a_big_bang_with_the_same_gate(exercise_2, steps, analysis, words):
+    """Student report: no gate or no pause passed 'with the same gate'; a different gate got a
+    reply about the weight."""
+    canary_run, result = exercise_2
+    bang_run, bang = ck.run_canary(ck.BAD, steps, analysis)
+    verdict = ck.blast_radius_vs_big_bang(canary_run, bang_run, bang, canary_result=result)
+    assert verdict.status == "fail" and words in verdict.message, verdict.message
+    assert "same gate" not in verdict.message
+
+
+def test_big_bang_needs_both_results(exercise_2):
+    canary_run, result = exercise_2
+    verdict = ck.blast_radius_vs_big_bang(canary_run, canary_run, result)
+    assert verdict.status == "fail" and "canary_result=result" in verdict.message
 
 
 def test_plan_within_budget():

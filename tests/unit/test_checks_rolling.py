@@ -330,7 +330,7 @@ def test_rollback_needs_traffic_after_the_rollback():
         lab.wait_rollout("web")
         lab.wait_settled("web")
     verdict = check_rollback(lab, run)
-    assert not verdict.passed and "only 0 request(s)" in verdict.message
+    assert not verdict.passed and "only 0 requests were sent" in verdict.message
 
 
 def test_rollback_without_the_bad_release_says_so():

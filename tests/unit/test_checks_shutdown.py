@@ -3,6 +3,7 @@
 import pytest
 import yaml
 
+from releaselab.checks import hint
 from releaselab.checks import shutdown as sh
 from releaselab.checks import _core
 from releaselab.manifests import load
@@ -184,9 +185,32 @@ def test_probe_timeout_shorter_than_latency_is_explained():
                                     "periodSeconds": 1})
     verdict = sh.check_fixed_manifest(objects)
     assert not verdict.passed and "timeoutSeconds 1" in verdict.message
+    assert "timeoutSeconds" in verdict.hint_text          # a hint of its own, not an empty one
+    assert hint("04.4").startswith("💡 Hint: a probe whose answer comes after timeoutSeconds")
 
 
 def test_fixed_manifest_unanswered_and_unloadable():
     assert not sh.check_fixed_manifest(...).answered
     verdict = sh.check_fixed_manifest("kind: Deployment\n  bad: [")
     assert not verdict.passed and "not valid YAML at line 2" in verdict.message
+
+
+def test_case_e_is_described_as_the_manifest_a_reader_can_write():
+    """Student report: 'preStop sleep 2 s, grace 1' is refused by the API server for the
+    sleep action; the case runs an exec sleep, and the text says so."""
+    text, _ = sh.PREDICTION_CASES["E"]
+    hook = _core_container(sh.prediction_manifest("E"))["lifecycle"]["preStop"]
+    assert hook == {"exec": {"command": ["sleep", "2"]}}
+    assert "exec: [sleep, 2]" in text and "terminationGracePeriodSeconds 1" in text
+    from releaselab import manifests
+    from releaselab.errors import ManifestError
+    objects = sh.prediction_manifest("E")           # as the sleep action: refused, as upstream
+    _core_container(objects)["lifecycle"]["preStop"] = {"sleep": {"seconds": 2}}
+    with pytest.raises(ManifestError, match="less than terminationGracePeriodSeconds"):
+        for doc in objects:
+            manifests.validate(doc)
+
+
+def _core_container(objects):
+    deployment = next(d for d in objects if d.get("kind") == "Deployment")
+    return deployment["spec"]["template"]["spec"]["containers"][0]

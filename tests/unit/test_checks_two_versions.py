@@ -133,6 +133,13 @@ def test_a_session_fix_that_does_not_fix_it(env, words):
     assert not verdict.passed and re.search(words, repr(verdict)), repr(verdict)
 
 
+def test_a_wrong_redis_host_gets_a_hint_about_the_host_not_the_store():
+    verdict = tv.check_session_fix({"SESSION_STORE": "redis://localhost:6379/0"}, seeds=ONE)
+    assert not verdict.passed and "could not reach that session store" in verdict.message
+    assert "Service" in verdict.hint_text and "localhost" in verdict.hint_text
+    assert "which SESSION_STORE values" not in verdict.hint_text
+
+
 # --------------------------------------------------------------------------- 05.5
 
 @pytest.fixture(scope="module")
@@ -149,6 +156,19 @@ def test_the_choice_must_follow_the_readers_own_numbers(runs):
     assert verdict.passed and f"rolling {runs['rolling'].failed} failed" in verdict.message
     wrong = tv.check_choice(worse, runs, seeds=ONE)
     assert not wrong.passed and "is not the one that failed fewer" in wrong.message
+
+
+def test_choosing_by_percentage_is_told_that_the_question_counts_requests(runs):
+    """Student report: blue-green failed a smaller share (24.4 %) but more requests."""
+    share = {name: run.failed / run.sent for name, run in runs.items()}
+    by_count = min(runs, key=lambda name: runs[name].failed)
+    by_share = min(runs, key=lambda name: share[name])
+    if by_share == by_count:
+        pytest.skip("on this seed the share and the count agree")
+    wrong = tv.check_choice(by_share, runs, seeds=ONE)
+    assert not wrong.passed
+    assert f"{100 * share[by_share]:.1f} % against {100 * share[by_count]:.1f} %" in wrong.message
+    assert "counts failed requests, not their share" in wrong.message
 
 
 def test_evidence_must_be_what_it_claims(runs):

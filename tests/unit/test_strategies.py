@@ -226,3 +226,47 @@ def test_rolling_good_release_passes():
     with lab.traffic(rps=100) as run:
         result = rolling(lab, "web", "releaselab/web:2.1", analysis=ANALYSIS, observe_s=10)
     assert result.promoted and run.failed == 0
+
+
+def _blue_green_lab():
+    from releaselab.checks.bluegreen import fresh_lab as bg_fresh_lab
+    return bg_fresh_lab(green=False)
+
+
+@pytest.mark.parametrize("call, first_words", [
+    (lambda lab: blue_green(lab, "releaselab/web:1.1-bad", pre_promotion=True),
+     "blue_green(pre_promotion=True): expected an Analysis(...)"),
+    (lambda lab: blue_green(lab, "releaselab/web:1.1", post_promotion=Analysis),
+     "blue_green(post_promotion=<class"),
+    (lambda lab: blue_green(lab, "releaselab/web:1.1", prepromotion=ANALYSIS),
+     "blue_green(prepromotion=...): got an unexpected keyword argument 'prepromotion'"),
+    (lambda lab: blue_green(lab, "releaselab/web:1.1", smoke_s="10"),
+     "blue_green(smoke_s='10'): must be a number of seconds"),
+    (lambda lab: blue_green(lab, "releaselab/web:1.1", deployments="web-blue"),
+     "deployments: name the two colours"),
+    (lambda lab: blue_green(lab, 1.1), "blue_green(image=1.1)"),
+    (lambda lab: canary(lab, "releaselab/web:2.1", analysis=True), "canary(analysis=True)"),
+    (lambda lab: canary(lab, "releaselab/web:2.1", pre_promotion=ANALYSIS),
+     "canary(pre_promotion=...): got an unexpected keyword argument"),
+    (lambda lab: canary(lab, "releaselab/web:2.1", steps=5), "steps=5: a list of steps"),
+    (lambda lab: canary(lab, "releaselab/web:2.1", steps=[{"pause": 5}]), "steps[0] = "),
+    (lambda lab: rolling(lab, "web", "releaselab/web:3.1", analysis={}), "rolling(analysis={})"),
+    (lambda lab: rolling(lab, "web", "x", observe=3), "rolling(observe=...)"),
+    (lambda lab: Analysis(intervall_s=5), "Analysis(intervall_s=...): got an unexpected"),
+    (lambda lab: Analysis(min_requests="50"), "Analysis(min_requests='50')"),
+    (lambda lab: Analysis(interval_s=float("nan")), "Analysis(interval_s=nan)"),
+    (lambda lab: Analysis(alpha=2), "Analysis(alpha=2)"),
+    (lambda lab: steps_for(5, 10), "steps_for(weights=5)"),
+    (lambda lab: steps_for([5], 10, 3), "steps_for(): too many positional arguments"),
+    (lambda lab: pause(float("nan")), "pause(nan)"),
+    (lambda lab: set_weight(weight=5, pause=3), "set_weight(weight=..., pause=...)"),
+    (lambda lab: replicas_for_weight(5), "replicas_for_weight(): missing a required argument"),
+])
+def test_wrong_strategy_arguments_are_one_usage_error_line(call, first_words):
+    """Never Python's TypeError: one ReleaseLabError line that says what to pass (#11)."""
+    lab = _blue_green_lab()
+    with pytest.raises(UsageError) as caught:
+        call(lab)
+    message = str(caught.value)
+    assert message.startswith(first_words), message
+    assert "\n" not in message

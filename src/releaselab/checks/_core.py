@@ -7,7 +7,7 @@ what they ran themselves.  So any correct answer passes.
 
 How a checker is written (lab 05 follows the same rules)::
 
-    @exercise("01.1", "never below full capacity")
+    @exercise("01.1", "never below full capacity", hint="which field lets …?")
     def check_full_capacity(max_surge, max_unavailable) -> Verdict:
         if unanswered(max_surge, max_unavailable):
             return missing("set max_surge and max_unavailable, then run this cell again",
@@ -24,8 +24,13 @@ How a checker is written (lab 05 follows the same rules)::
 Rules: every number in a message comes from the run (or from the reader's
 own settings); the first wrong answer gets only what was measured and why it
 misses; :func:`hint` — or the next *different* wrong answer — adds the hint;
-asking again (or a third different wrong answer) adds the fix.  Re-running the
-same answer gives the same verdict, word for word.  A checker that simulates
+the fix comes only when asked for: ``hint()`` once the hint is shown (so
+``hint()`` twice from a first wrong answer).  No number of wrong answers ever
+shows the fix by itself, so guessing again never pays better than asking.
+Re-running the same answer gives the same verdict, word for word.  Every
+exercise has a hint of its own (``@exercise(..., hint=...)``): a ❌ whose
+message has none (an argument of the wrong type, say) gets that one, so
+``hint()`` always says something about the exercise.  A checker that simulates
 the answer says so in its docstring and uses ``Lab("sim")``; one that judges
 the reader's own run says "reads the reader's run" and builds no Lab.
 
@@ -47,6 +52,7 @@ nothing.
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import math
 from dataclasses import dataclass, field, replace
@@ -55,7 +61,7 @@ from typing import Any, Callable, Optional
 from ..errors import ReleaseLabError
 
 PASS, FAIL, UNANSWERED, ERROR = "pass", "fail", "unanswered", "error"
-#: Help levels: 0 what was measured and why; 1 + the hint; 2 + the fix.
+#: Help levels: 0 what was measured and why; 1 + the hint; 2 + the fix (only on request).
 MEASURED, HINT, FIX = 0, 1, 2
 #: Records kept for ``releaselab grade`` (the oldest go first; the grader reads after each cell).
 LOG_LIMIT = 10_000
@@ -124,7 +130,7 @@ def _more_help(verdict: Verdict) -> Optional[str]:
     if verdict.level < HINT and verdict.hint_text:
         return f"   (stuck? {ref} gives a hint)"
     if verdict.answered and verdict.level < FIX and verdict.fix_text:
-        return f"   (still stuck? {ref} again shows the fix)"
+        return f"   (still stuck? {ref} shows the fix)"
     return None
 
 
@@ -232,6 +238,7 @@ class Exercise:
     checker: str
     module: str
     cells: tuple = ()
+    hint: Optional[str] = None
 
     @property
     def lab(self) -> str:
@@ -254,24 +261,41 @@ _SEQ = [0]
 _LAST_EXERCISE: list[Optional[str]] = [None]
 
 
-def exercise(exercise_id: str, title: str, cells: tuple = ()) -> Callable:
-    """Register a checker as exercise ``exercise_id`` and make it safe and recorded."""
+def exercise(exercise_id: str, title: str, cells: tuple = (),
+             hint: Optional[str] = None) -> Callable:
+    """Register a checker as exercise ``exercise_id`` and make it safe and recorded.
+
+    ``hint`` is the exercise's own hint: a ❌ or "not answered yet" whose message
+    brings no hint of its own gets it (a wrong type, a manifest that does not load).
+    """
 
     def register(fn: Callable) -> Callable:
         EXERCISES[exercise_id] = Exercise(exercise_id, title, fn.__name__, fn.__module__,
-                                          tuple(cells))
+                                          tuple(cells), hint)
+
+        signature = inspect.signature(fn)
 
         @functools.wraps(fn)
         def checker(*args: Any, **kwargs: Any) -> Verdict:
             _record(exercise_id, "started")
             try:
-                verdict = fn(*args, **kwargs)
+                signature.bind(*args, **kwargs)
+            except TypeError as exc:      # a wrong argument name or count: say which there are
+                verdict = failed(f"{fn.__name__}: {exc}; its arguments are "
+                                 f"{', '.join(signature.parameters)}")
+            else:
+                verdict = None
+            try:
+                verdict = verdict if verdict is not None else fn(*args, **kwargs)
             except ReleaseLabError as exc:
                 verdict = failed(f"this answer cannot be run: {exc}")
             except Exception as exc:  # noqa: BLE001 — a checker answers, it never crashes
                 verdict = Verdict(False, f"the checker could not judge this answer "
                                   f"({type(exc).__name__}: {exc}); please report it with "
                                   "the answer you gave", internal_error=True)
+            if hint and not verdict.passed and not verdict.internal_error \
+                    and not verdict.hint_text:
+                verdict = replace(verdict, hint_text=hint)
             verdict = _escalate(exercise_id, verdict)
             _record(exercise_id, "verdict", verdict)
             return verdict
@@ -286,11 +310,13 @@ def _escalate(exercise_id: str, verdict: Verdict) -> Verdict:
     progress = _PROGRESS.setdefault(exercise_id, _Progress())
     level = MEASURED
     if verdict.status == FAIL:
-        # The n-th *different* wrong answer gets level n-1; the same answer again gets
-        # what it got before (re-running a cell changes nothing), unless hint() was asked.
+        # The first wrong answer gets what was measured, a *different* one after it the
+        # hint too; the fix only once hint() asked for it (progress.hints == FIX), never
+        # by a count of wrong answers.  The same answer again gets what it got before
+        # (re-running a cell changes nothing), unless hint() was asked.
         if verdict.message not in progress.wrong:
             progress.wrong.append(verdict.message)
-        level = min(FIX, max(progress.wrong.index(verdict.message), progress.hints))
+        level = max(min(HINT, progress.wrong.index(verdict.message)), progress.hints)
     elif verdict.status == UNANSWERED:
         level = min(HINT, progress.hints)
     verdict = replace(verdict, exercise=exercise_id, level=level)
@@ -301,6 +327,9 @@ def _escalate(exercise_id: str, verdict: Verdict) -> Verdict:
 
 def hint(exercise_id: Optional[str] = None) -> Help:
     """More help for an exercise (the last one checked if none is named): the hint, then the fix.
+
+    The first call shows the hint, the next one the fix (a wrong answer never
+    shows the fix by itself).
 
     >>> hint("01.1")       # doctest: +SKIP
     """

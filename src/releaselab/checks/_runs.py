@@ -76,5 +76,4 @@ def causes_text(counts: Counter) -> str:
     return ", ".join(f"{cause} {n}" for cause, n in sorted(counts.items())) or "none"
 
 
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")
+from .._plural import agree, plural  # noqa: E402,F401 — the one helper, shared with the kit

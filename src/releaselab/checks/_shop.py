@@ -22,6 +22,7 @@ from typing import Optional
 
 from .. import manifests
 from ..errors import NotFoundError, UsageError, WaitTimeout
+from .._plural import plural
 from ..timeline import SCHEMA
 from ._core import Verdict, failed, passed
 
@@ -287,6 +288,6 @@ def explain(run) -> list[str]:
         lines.append(f"{n} {what} answered {cause} by {version or 'no pod'}")
     lost = Counter((o.why or "?") for o in run.orders if o.lost)
     for why, n in lost.most_common():
-        lines.append(f"{n} orders lost: {why}")
+        lines.append(f"{plural(n, 'order')} lost: {why}")
     return lines
 

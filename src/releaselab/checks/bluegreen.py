@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, Optional
 
+from ..errors import ReleaseLabError
 from ..lab import Lab, TrafficRun
 from ..strategies import StrategyResult
 from . import _runs
@@ -40,8 +41,11 @@ def fresh_lab(seed: int = 2, green: bool = True, echo: bool = False,
     (4 × 1.0) serving users through Service ``web``, ``web-preview`` selecting
     green, and ``web-green`` — with ``green=True`` 4 × 1.1 and available, with
     ``green=False`` at 0 replicas (idle, for :func:`~releaselab.strategies.blue_green`).
+    The set-up runs quietly; ``echo=True`` prints the kubectl twin of every call made on
+    the returned Lab afterwards (the reader's own: the switch, a strategy's steps), as
+    ``Lab(echo=True)`` does — the labs pass it, the book's figures do not.
     """
-    lab = Lab(backend, seed=seed, echo=echo)
+    lab = Lab(backend, seed=seed, echo=False)
     lab.reset()
     lab.apply("blue-green/blue.yaml")
     lab.apply("blue-green/services.yaml")
@@ -51,6 +55,7 @@ def fresh_lab(seed: int = 2, green: bool = True, echo: bool = False,
     lab.wait_available("web-blue")
     if green:
         lab.wait_available("web-green")
+    lab.echo = echo
     return lab
 
 
@@ -67,12 +72,18 @@ def _not_a_run(name: str, value: Any, what: str) -> Optional[Verdict]:
     return None
 
 
-@exercise("02.1", "test green through the preview Service")
+HINT_02_1 = ('lab.traffic(rps=..., target=...) sends requests to the Service you name, until '
+             'the with block ends; which Service reaches green?')
+
+
+@exercise("02.1", "test green through the preview Service", hint=HINT_02_1)
 def preview_verified(preview: Any) -> Verdict:
     """Exercise 1: green was tested through the preview Service, before any user saw it.
 
     Reads the reader's run ``preview``: its target, how many requests, which
-    versions answered them and whether any failed.
+    versions answered them and whether any failed.  Any rate and length pass
+    that send at least MIN_PREVIEW_REQUESTS (the lab's 20 req/s for 10 s sends
+    200); the message says the rate and length the run had.
     """
     if unanswered(preview):
         return missing("send traffic to the preview Service inside `with lab.traffic(...)` "
@@ -91,9 +102,11 @@ def preview_verified(preview: Any) -> Verdict:
                       hint="two Services select the two colours: which one reaches the idle "
                            "colour, green?",
                       fix='lab.traffic(rps=20, target="web-preview")')
+    shape = (f"{preview.rps:g} req/s for {preview.end - preview.start:.1f} s")
     if len(requests) < MIN_PREVIEW_REQUESTS:
-        return failed(f"only {len(requests)} requests reached web-preview: too few to trust "
-                      f"(at least {MIN_PREVIEW_REQUESTS})",
+        return failed(f"only {_runs.plural(len(requests), 'request')} reached web-preview "
+                      f"({shape}): too few "
+                      f"to trust (at least {MIN_PREVIEW_REQUESTS}, whatever the rate)",
                       hint=f"requests = rate × seconds: at {preview.rps:g} req/s, how long must "
                            "the block last?",
                       fix="lab.wait(10) inside the with block")
@@ -107,11 +120,16 @@ def preview_verified(preview: Any) -> Verdict:
         return failed(f"the preview answered {dict(versions)}: it should reach green ({NEW}) "
                       "only", hint="look at web-preview's selector: lab.get('Service', "
                                    "'web-preview')")
-    return passed(f"{len(requests)} requests to web-preview, all answered by {NEW}, none "
+    return passed(f"{_runs.plural(len(requests), 'request')} to web-preview ({shape}; the "
+                  f"check needs at least {MIN_PREVIEW_REQUESTS}), all answered by {NEW}, none "
                   "failed: green works, and no user has seen it yet")
 
 
-@exercise("02.2", "switch, and prove that no request was dropped")
+HINT_02_2 = ("the switch is a change of the web Service's selector, made inside the traffic "
+             'run while blue and green both run')
+
+
+@exercise("02.2", "switch, and prove that no request was dropped", hint=HINT_02_2)
 def switch_dropped_nothing(run: Any) -> Verdict:
     """Exercise 2: the selector switch moved users from 1.0 to 1.1 without a failed request.
 
@@ -133,6 +151,14 @@ def switch_dropped_nothing(run: Any) -> Verdict:
     first_new = next((q.t for q in requests if q.ok and q.version == NEW), None)
     switch_hint = ("the Service `web` sends users to the pods its selector matches: which label "
                    "tells blue pods from green ones?")
+    bad = [q for q in requests if not q.ok]
+    if first_new is None and bad:
+        return failed(f"{len(bad)} of {len(requests)} requests failed "
+                      f"({_runs.causes_text(_runs.causes(bad))}), from t="
+                      f"{bad[0].t - run.start:.2f} s into the run, and none reached {NEW}: "
+                      f"{_selected(run.lab)}", hint=switch_hint,
+                      fix="web['spec']['selector']['color'] = 'green' — the label value "
+                          "green.yaml's pods carry")
     if first_new is None:
         return missing(f"all {len(requests)} requests were answered by {OLD}: the switch has "
                        "not happened yet — change the web Service's selector", hint=switch_hint)
@@ -152,7 +178,6 @@ def switch_dropped_nothing(run: Any) -> Verdict:
                       f"the run (those first {OLD} answers are kube-proxy still using its old "
                       "rules), so the run did not see users move from one version to the other",
                       hint=before_hint, fix=before_fix)
-    bad = [q for q in requests if not q.ok]
     if bad:
         return failed(f"{len(bad)} of {len(requests)} requests failed "
                       f"({_runs.causes_text(_runs.causes(bad))}), the first at "
@@ -169,10 +194,51 @@ def switch_dropped_nothing(run: Any) -> Verdict:
     else:
         lag = (f"; 1.0 answered until {last_old - run.start:.2f} s into the run, then only 1.1 "
                f"(from {lead:.2f} s)")
-    return passed(f"{len(requests)} requests, 0 failed{lag}")
+    return passed(f"{_runs.plural(len(requests), 'request')}, 0 failed{lag}")
 
 
-@exercise("02.3", "the cost: twice the pods, and no room for green")
+HINT_02_3 = ('a pod the scheduler could not place has no node: small.pods(wide=True) shows the'
+             ' NODE column')
+
+
+def _selected(lab: Lab) -> str:
+    """What Service web selects now, and how many pods match it (read from the reader's Lab)."""
+    try:
+        selector = dict((lab.get("Service", "web").get("spec") or {}).get("selector") or {})
+    except ReleaseLabError as exc:
+        return f"Service web cannot be read ({exc})"
+    matching = lab.pods(selector=selector) if selector else []
+    if matching:
+        return (f"Service web selects {selector}, which "
+                f"{_runs.plural(len(matching), 'pod')} "
+                f"{_runs.agree(len(matching), 'matches', 'match')}")
+    return (f"Service web selects {selector}, which 0 pods match — with no endpoint, "
+            "kube-proxy refuses every connection")
+
+
+def switch_back_report(run: TrafficRun, switched_at: float, was: Optional[str]) -> str:
+    """What the lab's rollback cell measured, saying only what happened.
+
+    ``was`` is the colour Service web selected before the cell set it to blue:
+    if it was already blue (exercise 2's switch never made), nothing was
+    switched back and the line says so instead of timing a switch that did not
+    happen.
+    """
+    head = f"{_runs.plural(run.sent, 'request')}, {run.failed} failed"
+    if was != "green":
+        return (f"{head}; Service web selected color: {was} already (exercise 2's switch to "
+                "green has not been made on this lab), so nothing was switched back — every "
+                f"answer came from {OLD}" if not any(q.version == NEW for q in run.requests)
+                else f"{head}; Service web selected color: {was}, not green, before this cell")
+    late = [q.t - switched_at for q in run.requests
+            if q.t >= switched_at and q.version == NEW]
+    if not late:
+        return f"{head}; after the switch back only {OLD} answered"
+    return (f"{head}; {NEW} answered for {max(late):.2f} s after the switch back, then only "
+            f"{OLD}")
+
+
+@exercise("02.3", "the cost: twice the pods, and no room for green", hint=HINT_02_3)
 def no_room_for_green(small_lab: Any, pending: Any) -> Verdict:
     """Exercise 3: on a cluster with room for 5 pods, count green's Pending pods.
 
@@ -212,12 +278,18 @@ def no_room_for_green(small_lab: Any, pending: Any) -> Verdict:
                   "the pods, or the release stalls before the switch")
 
 
-@exercise("02.4", "stop the bad release before any user sees it")
+HINT_02_4 = ('blue_green can analyse green before the switch or after it; only one of them '
+             'runs before any user reaches green')
+
+
+@exercise("02.4", "stop the bad release before any user sees it", hint=HINT_02_4)
 def bad_release_never_reached_users(result: Any, run: Any) -> Verdict:
     """Exercise 4: a gate stops 1.1-bad before the switch: zero users see it.
 
     Reads the reader's run: the StrategyResult ``blue_green`` returned and the
-    users' requests around it.
+    users' requests around it.  The abort must come from a failed measurement:
+    a gate whose every measurement was inconclusive would abort the good
+    release as well, so it fails here.
     """
     if unanswered(result, run):
         return missing("call blue_green(...) with a gate inside the traffic run",
@@ -243,6 +315,17 @@ def bad_release_never_reached_users(result: Any, run: Any) -> Verdict:
     if result.status != "aborted":
         return failed(f"the release ended {result.status!r}: {result.reason}",
                       hint=gate_hint, fix=gate_fix)
+    caught = [m for m in result.measurements if m.judgement.failed]
+    if not caught:
+        last = result.measurements[-1].judgement if result.measurements else None
+        why = (f"every measurement was inconclusive (the last: {last.reason})" if last
+               else f"no measurement was made ({result.reason})")
+        return failed(f"aborted before the switch, but not because 1.1-bad failed a test: "
+                      f"{why}. A gate that cannot reach a verdict aborts every release — the "
+                      f"good {NEW} too — so it has not told the bad release from a good one",
+                      hint="how many preview requests does the analysis get in its smoke "
+                           "test (smoke_rps × smoke_s), and how many does min_requests ask for?",
+                      fix=gate_fix)
     if from_bad or bad:
         return failed(f"aborted, yet {len(from_bad)} user requests reached 1.1-bad and "
                       f"{len(bad)} failed", hint="was the run `gate_run` the users' traffic to "

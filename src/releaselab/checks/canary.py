@@ -26,6 +26,7 @@ from typing import Any, Optional
 from .. import strategies as st
 from ..errors import ReleaseLabError, UsageError
 from ..lab import Lab, TrafficRun
+from ._runs import plural
 from ._core import (Verdict, describe, exercise, failed, first_wrong, is_number, missing,
                     passed, unanswered, whole)
 
@@ -42,17 +43,20 @@ def fresh_lab(routing: str = "gateway", seed: int = SEED, echo: bool = False,
 
     On the reader's backend unless ``backend`` names one (``"sim"`` for a
     checker's own run); what an earlier run left is deleted first
-    (:meth:`Lab.reset`), so every exercise starts from the same state.
+    (:meth:`Lab.reset`), so every exercise starts from the same state.  The set-up
+    runs quietly; ``echo=True`` prints the kubectl twin of every later call on the
+    returned Lab (the labs pass it; checkers and the book's figures do not).
     """
     if routing not in ROUTINGS:
         raise UsageError(f"routing={routing!r}: choose 'gateway' (weighted HTTPRoute) or "
                          "'replicas' (one Service over both Deployments)")
-    lab = Lab(backend, seed=seed, echo=echo)
+    lab = Lab(backend, seed=seed, echo=False)
     lab.reset()
     lab.apply("canary/stable.yaml")
     lab.apply("canary/canary.yaml")
     lab.apply("canary/gateway.yaml" if routing == "gateway" else "canary/service.yaml")
     lab.wait_available("web-stable")
+    lab.echo = echo
     return lab
 
 
@@ -115,7 +119,11 @@ def _not_a_result(name: str, value: Any) -> Optional[Verdict]:
 
 # ------------------------------------------------------------------------------ exercises
 
-@exercise("03.1", "as close to 5 % as ten pods allow")
+HINT_03_1 = ('kube-proxy spreads requests evenly over the pods behind the Service: the '
+             "canary's share is its share of the pods")
+
+
+@exercise("03.1", "as close to 5 % as ten pods allow", hint=HINT_03_1)
 def replica_split(canary_pods: Any, stable_pods: Any, weight: int = 5,
                   total: int = TOTAL) -> Verdict:
     """Exercise 1: ``total`` pods behind one Service, as close to ``weight`` % as they allow.
@@ -125,8 +133,7 @@ def replica_split(canary_pods: Any, stable_pods: Any, weight: int = 5,
     """
     if unanswered(canary_pods, stable_pods):
         return missing("set canary_pods and stable_pods",
-                       hint="kube-proxy spreads requests evenly over the pods behind the "
-                            "Service: the canary's share is its share of the pods")
+                       hint=HINT_03_1)
     canary, stable = whole(canary_pods), whole(stable_pods)
     if canary is None or stable is None or canary < 0 or stable < 0:
         return failed(f"pod counts are whole numbers >= 0, not {describe(canary_pods)} / "
@@ -151,14 +158,14 @@ def replica_split(canary_pods: Any, stable_pods: Any, weight: int = 5,
     best_c, best_s = nearest_split(weight, total)
     if (canary, stable) != (best_c, best_s):
         return failed(f"{canary} canary pods of {total} took {measured:.1f} % of "
-                      f"{len(run.requests)} requests (pod share "
+                      f"{plural(len(run.requests), 'request')} (pod share "
                       f"{st.effective_weight(canary, stable):.0f} %), {weight} % was the aim",
                       hint=f"each pod of {total} is {100 / total:g} % of the traffic: which "
                            f"whole number of pods comes nearest {weight} %?",
                       fix=f"canary_pods, stable_pods = {best_c}, {best_s}")
     exact = 100 // math.gcd(100, weight)
     return passed(f"{canary} of {total} pods: measured {measured:.1f} % of "
-                  f"{len(run.requests)} requests on 2.1 — the nearest {total} pods allow. "
+                  f"{plural(len(run.requests), 'request')} on 2.1 — the nearest {total} pods allow. "
                   f"Exactly {weight} % by pods needs {exact} pods in all "
                   f"({exact * weight // 100} of {exact}); a weighted route does it with any "
                   "pod count")
@@ -170,7 +177,7 @@ _ANALYSIS_FIX = ("canary(lab, 'releaselab/web:2.1-bad', steps=steps_for(SEED_WEI
                  "analysis=Analysis(interval_s=5, min_requests=50))")
 
 
-@exercise("03.2", "catch the bad canary at 5 %")
+@exercise("03.2", "catch the bad canary at 5 %", hint=_ANALYSIS_HINT)
 def caught_at_first_step(result: Any, run: Any) -> Verdict:
     """Exercise 2: the bad canary is rolled back automatically at its first weight (5 %).
 
@@ -199,7 +206,7 @@ def caught_at_first_step(result: Any, run: Any) -> Verdict:
                       hint=_ANALYSIS_HINT, fix=_ANALYSIS_FIX)
     if result.weight != 5:
         return failed(f"rolled back, but at {result.weight} %, not at the first 5 % step: "
-                      f"{len(failures)} requests failed on the way",
+                      f"{plural(len(failures), 'request')} failed on the way",
                       hint="where does the plan start, and is there an analysis during its "
                            "first pause?",
                       fix="begin the plan with set_weight(5) followed by a pause long enough "
@@ -208,41 +215,94 @@ def caught_at_first_step(result: Any, run: Any) -> Verdict:
     return passed(f"rolled back at 5 % (step {result.step}), "
                   f"{result.decided_at - result.started:.1f} s after the release began; "
                   f"{len(failures)} of {len(requests)} requests failed ({on_bad} of them "
-                  f"answered by 2.1-bad, which {result.new_requests} requests reached)")
+                  f"answered by 2.1-bad, which {plural(result.new_requests, 'request')} "
+                  "reached)")
 
 
-@exercise("03.3", "the same bad release, all at once")
-def blast_radius_vs_big_bang(canary_run: Any, big_bang_run: Any, big_bang: Any = None) -> Verdict:
-    """Exercise 3: the same bad release all at once fails many more users than the canary.
+HINT_03_3 = ("a big bang is a canary plan whose first weight is 100, judged by exercise 2's "
+             'analysis')
 
-    Reads the reader's two runs (exercise 2's and this one's).
+
+@exercise("03.3", "the same bad release, all at once", hint=HINT_03_3)
+def blast_radius_vs_big_bang(canary_run: Any, big_bang_run: Any, big_bang: Any = None,
+                             canary_result: Any = None) -> Verdict:
+    """Exercise 3: the same bad release all at once, judged by the same gate, fails many more
+    users than the canary.
+
+    Reads the reader's two runs and results (exercise 2's ``canary_run`` and
+    ``canary_result``, this one's ``big_bang_run`` and ``big_bang``): the big
+    bang's plan must start at weight 100, run exercise 2's analysis (the same
+    Analysis) and be stopped by it; then the failed requests of the two runs
+    are compared.
     """
-    if unanswered(canary_run, big_bang_run, big_bang):
+    if unanswered(canary_run, big_bang_run, big_bang, canary_result):
         return missing("release 2.1-bad all at once (one step at weight 100) and name its "
-                       "result `big_bang`",
-                       hint="a big bang is a canary plan whose first weight is 100")
+                       "result `big_bang`", hint=HINT_03_3)
+    if canary_result is None or big_bang is None:
+        return failed("pass both results: check.blast_radius_vs_big_bang(canary_run, "
+                      "big_bang_run, big_bang, canary_result=result) — the check compares "
+                      "the big bang's gate with exercise 2's")
     wrong = first_wrong(_not_a_run("canary_run", canary_run),
                         _not_a_run("big_bang_run", big_bang_run),
-                        None if big_bang is None else _not_a_result("big_bang", big_bang))
+                        _not_a_result("big_bang", big_bang),
+                        _not_a_result("canary_result", canary_result))
     if wrong is not None:
         return wrong
     if not any(q.version == "2.1-bad" for q in canary_run.requests):
         return missing("no request of `canary_run` reached 2.1-bad: do exercise 2 first")
+    weights = [s.weight for s in big_bang.plan if isinstance(s, st.SetWeight)]
+    if not weights or weights[0] != 100:
+        return failed(f"the plan's first weight is {weights[0] if weights else 'missing'} %: "
+                      "this is a canary, not a big bang, which sends every user to the new "
+                      "version at once", hint="a big bang is a canary plan whose first weight "
+                                              "is 100")
+    same = canary_result.analysis
+    if big_bang.analysis is None:
+        return failed(f"the big bang ran without an analysis: nothing could stop 2.1-bad, and "
+                      f"it was {big_bang.status.replace('_', ' ')} — the exercise gives it "
+                      f"exercise 2's gate ({_gate_text(same)})",
+                      hint="which argument of canary(...) stopped exercise 2's release?")
+    if big_bang.analysis != same:
+        return failed(f"the big bang's gate is {_gate_text(big_bang.analysis)}, exercise 2's "
+                      f"is {_gate_text(same)}: with different gates the two counts compare "
+                      "the gates, not the weights",
+                      hint="copy exercise 2's analysis argument as it is")
+    if not big_bang.measurements:
+        return failed(f"the analysis never measured: the plan {_plan_text(big_bang.plan)} has no "
+                      f"pause of at least interval_s ({big_bang.analysis.interval_s:g} s) at "
+                      f"100 %, so 2.1-bad was {big_bang.status.replace('_', ' ')} unjudged",
+                      hint="the analysis measures during a pause")
+    if not big_bang.rolled_back:
+        return failed(f"the gate did not stop the big bang: {big_bang.status.replace('_', ' ')}"
+                      f" ({big_bang.reason})", hint="is the pause at 100 % long enough for "
+                                                    "min_requests?")
     a = sum(1 for q in canary_run.requests if not q.ok)
     b = sum(1 for q in big_bang_run.requests if not q.ok)
-    total = len(big_bang_run.requests)
-    reached = sum(1 for q in big_bang_run.requests if q.version == "2.1-bad")
-    if reached < 0.05 * total:
-        return failed(f"only {reached} of {total} big-bang requests reached 2.1-bad",
-                      hint="a big bang sends every user to the new version at once",
-                      fix="steps=[set_weight(100), pause(20)] with the same analysis")
+    n_a, n_b = len(canary_run.requests), len(big_bang_run.requests)
     if b <= a:
-        return failed(f"the big bang failed {b} requests and the canary {a}",
-                      hint="did both runs use the same analysis, so both were stopped as fast?",
-                      fix="analysis=Analysis(interval_s=5, min_requests=50) in both")
-    return passed(f"canary: {a} failed requests; big bang with the same gate: {b} "
-                  f"({b / max(a, 1):.0f}× as many) — the weight is the share of users a bad "
-                  "release can hurt before the analysis stops it")
+        return failed(f"the big bang failed {b} of {n_b} requests and the canary {a} of {n_a}",
+                      hint="did both runs send the same traffic for as long?")
+    return passed(f"canary_run: {a} of {n_a} requests failed; big_bang_run, with the same gate "
+                  f"({_gate_text(same)}): {b} of {n_b} ({b / max(a, 1):.0f}× as many) — "
+                  "the weight is the share of users a bad release can hurt before the "
+                  "analysis stops it")
+
+
+def _gate_text(analysis: Optional[st.Analysis]) -> str:
+    """An Analysis in short: interval_s and min_requests, and any other field not at its default."""
+    if analysis is None:
+        return "no analysis"
+    default = st.Analysis()
+    fields = ["interval_s", "min_requests"] + [
+        f for f in ("failure_limit", "alpha", "min_difference", "max_error_rate", "max_p99_ms",
+                    "inconclusive") if getattr(analysis, f) != getattr(default, f)]
+    return "Analysis(" + ", ".join(f"{f}={getattr(analysis, f)!r}" for f in fields) + ")"
+
+
+def _plan_text(plan) -> str:
+    return "[" + ", ".join(f"set_weight({s.weight})" if isinstance(s, st.SetWeight)
+                           else f"pause({'' if s.seconds is None else format(s.seconds, 'g')})"
+                           for s in plan) + "]"
 
 
 def _plan_problem(steps: Any, analysis: Any, within_s: float,
@@ -278,7 +338,10 @@ def _plan_problem(steps: Any, analysis: Any, within_s: float,
     return None
 
 
-@exercise("03.4", "a plan within a blast-radius budget")
+HINT_03_4 = 'canary requests before the first verdict = weight × rate × time'
+
+
+@exercise("03.4", "a plan within a blast-radius budget", hint=HINT_03_4)
 def plan_within_budget(steps: Any, analysis: Any, max_failed: int = 10, within_s: float = 180.0,
                        min_requests_floor: int = 20, seeds=(SEED, 7)) -> Verdict:
     """Exercise 4: a plan whose bad release fails at most ``max_failed`` requests and whose good
@@ -289,7 +352,7 @@ def plan_within_budget(steps: Any, analysis: Any, max_failed: int = 10, within_s
     """
     if unanswered(steps, analysis):
         return missing("set my_steps and my_analysis",
-                       hint="canary requests before the first verdict = weight × rate × time")
+                       hint=HINT_03_4)
     wrong = _plan_problem(steps, analysis, within_s, min_requests_floor)
     if wrong is not None:
         return wrong
@@ -303,7 +366,7 @@ def plan_within_budget(steps: Any, analysis: Any, max_failed: int = 10, within_s
         n_bad = sum(1 for q in bad_run.requests if not q.ok)
         if not bad.rolled_back:
             return failed(f"seed {seed}: 2.1-bad was not rolled back ({bad.status}: "
-                          f"{bad.reason}); {n_bad} requests failed",
+                          f"{bad.reason}); {plural(n_bad, 'request')} failed",
                           hint="does the analysis get enough canary requests during the first "
                                "pause to decide?")
         if n_bad > max_failed:

@@ -67,7 +67,12 @@ def _int_or_percent(value: Any) -> Any:
     return None if number is None else number
 
 
-@exercise("01.1", "never below full capacity")
+HINT_01_1 = ('maxSurge says how many pods may exist above `replicas` during the rollout, '
+             'maxUnavailable how many of the `replicas` may be out of service; start from '
+             "web.yaml's own values")
+
+
+@exercise("01.1", "never below full capacity", hint=HINT_01_1)
 def check_full_capacity(max_surge: Any, max_unavailable: Any, replicas: int = 4) -> Verdict:
     """Exercise 1: a rollout of ``replicas`` pods that never has fewer than ``replicas`` ready.
 
@@ -78,9 +83,7 @@ def check_full_capacity(max_surge: Any, max_unavailable: Any, replicas: int = 4)
     if unanswered(max_surge, max_unavailable):
         return missing("set max_surge and max_unavailable (whole numbers such as 1, or "
                        "percentages such as '25%'), then run this cell again",
-                       hint="maxSurge says how many pods may exist above `replicas` during "
-                            "the rollout, maxUnavailable how many of the `replicas` may be "
-                            "out of service; start from web.yaml's own values")
+                       hint=HINT_01_1)
     for field_name, value in (("max_surge", max_surge), ("max_unavailable", max_unavailable)):
         if _int_or_percent(value) is None:
             return failed(f"{field_name}={describe(value)}: expected a whole number of pods "
@@ -88,6 +91,10 @@ def check_full_capacity(max_surge: Any, max_unavailable: Any, replicas: int = 4)
     surge_in, unavailable_in = _int_or_percent(max_surge), _int_or_percent(max_unavailable)
     shown = f"maxSurge={surge_in!r}, maxUnavailable={unavailable_in!r}"
     try:
+        # The API server's validation first (manifests.validate), so every refusal reads as
+        # it does: 'Deployment.apps "web" is invalid: spec.strategy.rollingUpdate.maxSurge: …'.
+        for doc in rolling_manifest(replicas, surge_in, unavailable_in):
+            manifests.validate(doc)
         surge, unavailable = r.resolve_fenceposts(surge_in, unavailable_in, replicas)
         runs = [simulate_rollout(rolling_manifest(replicas, surge_in, unavailable_in), seed=s)
                 for s in SEEDS]
@@ -154,7 +161,11 @@ def _one(value: Any, replicas: int, direction: str) -> str:
 
 # ---------------------------------------------------------------------------- exercise 2
 
-@exercise("01.2", "predict, then measure")
+HINT_01_2 = ('a wave is one growth of the new ReplicaSet; with maxUnavailable 0 it adds at '
+             'most maxSurge pods and waits until they are available')
+
+
+@exercise("01.2", "predict, then measure", hint=HINT_01_2)
 def check_prediction(waves: Any, seconds: Any, **settings: Any) -> Verdict:
     """Exercise 2: predicted waves and rollout seconds against a measured run.
 
@@ -166,8 +177,7 @@ def check_prediction(waves: Any, seconds: Any, **settings: Any) -> Verdict:
     if unanswered(waves, seconds):
         return missing("set predicted_waves (a whole number) and predicted_seconds (the "
                        "rollout's duration in seconds), then run this cell again",
-                       hint="a wave is one growth of the new ReplicaSet; with maxUnavailable "
-                            "0 it adds at most maxSurge pods and waits until they are available")
+                       hint=HINT_01_2)
     n_waves = whole(waves)
     if n_waves is None or n_waves < 1:
         return failed(f"predicted_waves={describe(waves)}: expected a whole number of "
@@ -189,7 +199,7 @@ def check_prediction(waves: Any, seconds: Any, **settings: Any) -> Verdict:
     react = per_wave - (to_ready or 0) - min_ready
     tolerance = max(PREDICTION_TOLERANCE * run.seconds, PREDICTION_TOLERANCE_MIN_S)
     where = f"the new ReplicaSet grew at t = {', '.join(f'{t:g}' for t in grew)} s"
-    each = f"{run.waves} waves of {per_wave:.2f} s each ({run.seconds:g} s / {run.waves})"
+    each = f"{_runs.plural(run.waves, 'wave')} of {per_wave:.2f} s each ({run.seconds:g} s / {run.waves})"
     anatomy = (f"a new pod took {to_ready:.2f} s from its creation to Ready, minReadySeconds "
                f"added {min_ready:g} s, and the controllers took {max(react, 0):.2f} s more to "
                "act" if to_ready is not None else "no new pod became Ready")
@@ -211,13 +221,17 @@ def check_prediction(waves: Any, seconds: Any, **settings: Any) -> Verdict:
                   f"until they are available; per wave in this run, {anatomy}"),
             fix=(f"waves = {count}; seconds ≈ waves × seconds per wave = {run.waves} × "
                  f"{per_wave:.2f} = {run.waves * per_wave:.1f}"))
-    return passed(f"{run.waves} waves in {run.seconds:g} s measured (you said {n_waves} and "
+    return passed(f"{_runs.plural(run.waves, 'wave')} in {run.seconds:g} s measured (you said {n_waves} and "
                   f"{seconds:g} s): {where}; per wave, {anatomy}")
 
 
 # ---------------------------------------------------------------------------- exercise 3
 
-@exercise("01.3", "the Deployment that drops requests")
+HINT_01_3 = ('compare no-probe.yaml with web.yaml from Part 1: what does web.yaml tell '
+             'Kubernetes that no-probe.yaml does not?')
+
+
+@exercise("01.3", "the Deployment that drops requests", hint=HINT_01_3)
 def check_readiness_fix(manifest: Any) -> Verdict:
     """Exercise 3: the reader's fix of ``rolling/no-probe.yaml`` rolls out with 0 failed requests.
 
@@ -229,8 +243,7 @@ def check_readiness_fix(manifest: Any) -> Verdict:
     if unanswered(manifest):
         return missing("set fixed to your corrected manifest: load rolling/no-probe.yaml with "
                        "manifests.load(...), change the dicts, then run this cell again",
-                       hint="compare no-probe.yaml with web.yaml from Part 1: what does "
-                            "web.yaml tell Kubernetes that no-probe.yaml does not?")
+                       hint=HINT_01_3)
     docs, wrong = load_answer("fixed", manifest)
     if wrong is not None:
         return wrong
@@ -330,7 +343,8 @@ def _never_available(docs: list, container: dict) -> Verdict:
     waits = _runs.waiting_reasons(pods)
     seen = (f"even the 3.0 Deployment never became available: after {STALL_WATCH_S:g} s, "
             f"{ready} of {len(pods)} pods were Ready and their containers had restarted "
-            f"{restarts} times" + (f" ({_runs.causes_text(waits)})" if waits else ""))
+            f"{_runs.plural(restarts, 'time')}"
+            + (f" ({_runs.causes_text(waits)})" if waits else ""))
     return _probe_failure(seen, container, restarts)
 
 
@@ -340,7 +354,8 @@ def _stalled(run: Rollout, container: dict) -> Verdict:
     restarts = _runs.restarts(new)
     seen = (f"the rollout to 3.1 did not complete ({run.result.status} after "
             f"{run.seconds:g} s): {never} of {len(new)} new pods never became Ready"
-            + (f", and their containers restarted {restarts} times" if restarts else ""))
+            + (f", and their containers restarted {_runs.plural(restarts, 'time')}"
+               if restarts else ""))
     return _probe_failure(seen, container, restarts)
 
 
@@ -372,6 +387,14 @@ def _still_failing(runs: list, deployment: dict, container: dict) -> Verdict:
                    "refused")
         if container.get("livenessProbe") is not None:
             message += f". {_LIVENESS}: it does not keep traffic away from a starting pod"
+            restarted = sum(_runs.restarts(run.lab.timeline.pods_of("web")) for run in runs)
+            if restarted:
+                message += (f" — and here it failed before the app listened, so the kubelet "
+                            f"restarted the containers {_runs.plural(restarted, 'time')} over "
+                            f"the {len(runs)} "
+                            f"runs ({_runs.restarts(new)} of them the new 3.1 pods'): each "
+                            "restart starts the 3 s wait again while the pod keeps getting "
+                            "traffic")
         if (deployment.get("spec") or {}).get("minReadySeconds"):
             message += (". minReadySeconds does not help: it delays when the Deployment counts "
                         "a Ready pod as available, not when the Service sends it traffic")
@@ -380,6 +403,22 @@ def _still_failing(runs: list, deployment: dict, container: dict) -> Verdict:
                            "its container runs? web.yaml in Part 1 has it",
                       fix="add to the container: readinessProbe: {httpGet: {path: /readyz, "
                           "port: http}, periodSeconds: 1}")
+    new = [p for run in runs for p in _runs.pods_of_version(run.lab.timeline, "web", "3.1")]
+    early = _runs.seconds_running_before_ready(new)
+    startup = _as_float(_env(container, "STARTUP_SECONDS")) or 0.0
+    if early is not None and early < startup:
+        probe = container.get("readinessProbe") or container.get("startupProbe") or {}
+        how = ("an exec probe passes when its command exits 0, whatever the app is doing"
+               if isinstance(probe, dict) and "exec" in probe else
+               "the probe passed before the app could answer")
+        return failed(f"{head}: the new pods have a readiness probe, but it said Ready "
+                      f"{early:.2f} s after each container started (mean, measured), while the "
+                      f"app listens only {startup:g} s after it starts — {how}, so requests "
+                      "reached pods that were not listening yet",
+                      hint="a readiness probe is only as good as what it asks: which of the "
+                           "app's endpoints answers only once the app can serve?",
+                      fix="readinessProbe: {httpGet: {path: /readyz, port: http}, "
+                          "periodSeconds: 1}")
     return failed(f"{head}. The pods have a readiness probe, so look at when the failures "
                   "happen in a run of your manifest: while old pods stop, or while new ones "
                   "start?",
@@ -391,7 +430,12 @@ def _still_failing(runs: list, deployment: dict, container: dict) -> Verdict:
 
 # ---------------------------------------------------------------------------- exercise 4
 
-@exercise("01.4", "a bad release, and the way back", cells=("ex4-bad", "ex4-rollback"))
+HINT_01_4 = ("Kubernetes keeps the previous revision's pod template in an old ReplicaSet; "
+             'which `kubectl rollout` subcommand goes back to it?')
+
+
+@exercise("01.4", "a bad release, and the way back", cells=("ex4-bad", "ex4-rollback"),
+          hint=HINT_01_4)
 def check_rollback(lab: Any, run: Any) -> Verdict:
     """Exercise 4: the reader rolled out 3.1-bad, saw its 500s, and rolled back to zero errors.
 
@@ -453,7 +497,8 @@ def check_rollback(lab: Any, run: Any) -> Verdict:
     clean = max((p.gone for p in bad_pods), default=run.start)
     after = [q for q in run.requests if q.t >= clean]
     if len(after) < AFTER_ROLLBACK_MIN_REQUESTS:
-        return failed(f"only {len(after)} request(s) were sent after the last {BAD_VERSION} "
+        return failed(f"only {_runs.plural(len(after), 'request')} "
+                      f"{_runs.agree(len(after), 'was', 'were')} sent after the last {BAD_VERSION} "
                       f"pod went away (t={clean:.1f} s): too few to show the errors are gone",
                       fix="keep the traffic running a few seconds longer: lab4.wait(5) inside "
                           "the block, after the rollback")
@@ -465,10 +510,11 @@ def check_rollback(lab: Any, run: Any) -> Verdict:
                       hint="which version answered the failed requests?")
     during = [q for q in run.requests if q.t < clean and not q.ok]
     start = window[0].t if window else run.start
-    return passed(f"rolled back to {image}: {len(after)} requests after the last "
+    return passed(f"rolled back to {image}: {_runs.plural(len(after), 'request')} after the last "
                   f"{BAD_VERSION} pod went away, 0 failed. The rollback itself took "
                   f"{clean - start:.1f} s from its first ReplicaSet step to the last bad pod "
-                  f"gone, and {len(during)} request(s) still failed during it — a rolling "
+                  f"gone, and {_runs.plural(len(during), 'request')} still failed during it — "
+                  "a rolling "
                   "rollback replaces pods as slowly as the rollout did")
 
 

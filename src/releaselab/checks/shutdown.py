@@ -105,8 +105,10 @@ def variant(source, *, env: Optional[dict] = None, readiness=_UNCHANGED, prestop
     ``env``: variables to set (``{"SHUTDOWN": "graceful"}``; a value None removes one);
     ``readiness``: False removes the readiness probe, a dict replaces it;
     ``prestop``: seconds of a preStop sleep (0 or None removes the hook) — the
-    ``sleep`` action, or ``exec sleep`` where the cluster of ``lab`` is older
-    than that action (see :func:`prestop_hook`);
+    ``sleep`` action, or ``exec: [sleep, N]`` where the action would be refused:
+    a cluster of ``lab`` older than that action, a sleep longer than ``grace``
+    (validateSleepAction), or a manifest that already sleeps by exec (see
+    :func:`prestop_hook`);
     ``grace``: terminationGracePeriodSeconds; ``max_surge`` / ``max_unavailable``.
     """
     objects = manifests.load(source)
@@ -350,7 +352,10 @@ PREDICTION_CASES = {
     "C": ("the app exits at once on SIGTERM, preStop sleep 1 s", dict(prestop=1)),
     "D": ("no readiness probe, preStop sleep 2 s, the app exits at once on SIGTERM",
           dict(readiness=False, prestop=2)),
-    "E": ("a graceful app, preStop sleep 2 s, terminationGracePeriodSeconds 1",
+    # The sleep action must not be longer than the grace period (validateSleepAction), so
+    # the manifest a reader can write for E runs `sleep 2` as an exec command.
+    "E": ("a graceful app, preStop hook exec: [sleep, 2] (a command: the sleep action may "
+          "not be longer than the grace period), terminationGracePeriodSeconds 1",
           dict(env={"SHUTDOWN": "graceful"}, prestop=2, grace=1)),
 }
 #: The largest terminationGracePeriodSeconds the exercise takes (Kubernetes takes more).
@@ -389,7 +394,11 @@ def _span(values: list) -> str:
     return f"{low:.2f} s" if round(low, 2) == round(high, 2) else f"{low:.2f}–{high:.2f} s"
 
 
-@exercise("04.2", "predict, then measure")
+HINT_04_2 = ('for each case ask: does the app stop listening before kube-proxy stops sending '
+             'it requests (run 2 measured when that is)?')
+
+
+@exercise("04.2", "predict, then measure", hint=HINT_04_2)
 def check_predictions(predictions) -> Verdict:
     """``predictions``: {case: True if the rollout drops requests, False if not}, every case.
 
@@ -440,7 +449,10 @@ def check_predictions(predictions) -> Verdict:
     return passed(f"all {len(PREDICTION_CASES)} predictions right:\n  {body}")
 
 
-@exercise("04.3", "the smallest preStop sleep", cells=("ex2-try",))
+HINT_04_3 = 'try values in the cell above: the count of failed requests is the judge'
+
+
+@exercise("04.3", "the smallest preStop sleep", cells=("ex2-try",), hint=HINT_04_3)
 def check_smallest_prestop(seconds, profile: Optional[dict] = None) -> Verdict:
     """The smallest whole-second preStop sleep with zero failed requests on ``profile``.
 
@@ -450,8 +462,7 @@ def check_smallest_prestop(seconds, profile: Optional[dict] = None) -> Verdict:
     profile = dict(SMALLEST_SLEEP_PROFILE if profile is None else profile)
     if unanswered(seconds):
         return missing("set smallest_sleep to a whole number of seconds",
-                       hint="try values in the cell above: the count of failed requests is "
-                            "the judge")
+                       hint=HINT_04_3)
     sleep = whole(seconds)
     if sleep is None or sleep < 0 or sleep > MAX_GRACE_S:
         return failed(f"smallest_sleep={describe(seconds)}: expected a whole number of seconds "
@@ -494,7 +505,10 @@ def check_smallest_prestop(seconds, profile: Optional[dict] = None) -> Verdict:
                   f"{_counts(smaller)} requests failed")
 
 
-@exercise("04.1", "the grace period")
+HINT_04_1 = 'the grace period counts from the start of the preStop hook'
+
+
+@exercise("04.1", "the grace period", hint=HINT_04_1)
 def check_grace_period(grace) -> Verdict:
     """terminationGracePeriodSeconds for shutdown/short-grace.yaml (4.5 s requests, 1 s preStop).
 
@@ -508,7 +522,7 @@ def check_grace_period(grace) -> Verdict:
     """
     if unanswered(grace):
         return missing("set grace_seconds to a terminationGracePeriodSeconds value",
-                       hint="the grace period counts from the start of the preStop hook")
+                       hint=HINT_04_1)
     value = whole(grace)
     if value is None or value < 0 or value > MAX_GRACE_S:
         return failed(f"grace_seconds={describe(grace)}: expected a whole number of seconds "
@@ -595,7 +609,11 @@ def diagnose(manifest, seeds: Iterable[int] = SEEDS) -> list[str]:
     return [head] + [f"{n} {WHY[why]}" for why, n in reasons.most_common()]
 
 
-@exercise("04.4", "fix a broken manifest")
+HINT_04_4 = ('run 1, run 3 and run 4 each showed a setting that decides whether a rollout '
+             'fails requests')
+
+
+@exercise("04.4", "fix a broken manifest", hint=HINT_04_4)
 def check_fixed_manifest(manifest, seeds: Iterable[int] = SEEDS) -> Verdict:
     """The repaired shutdown/broken.yaml: zero failed requests over three seeded rollouts.
 
@@ -604,8 +622,7 @@ def check_fixed_manifest(manifest, seeds: Iterable[int] = SEEDS) -> Verdict:
     if unanswered(manifest):
         return missing("set fixed_manifest to your repaired manifest (YAML text, a dict or a "
                        "list of dicts)",
-                       hint="run 1, run 3 and run 4 each showed a setting that decides "
-                            "whether a rollout fails requests")
+                       hint=HINT_04_4)
     seeds = tuple(seeds)
     problem = _manifest_shape(manifest)
     if problem:
@@ -626,6 +643,8 @@ def check_fixed_manifest(manifest, seeds: Iterable[int] = SEEDS) -> Verdict:
         return failed(f"the readiness probe's timeoutSeconds {s.probe_timeout_s} is shorter than "
                       f"the app's {s.latency_ms:g} ms answer (LATENCY_MS applies to /readyz too): "
                       "the probe would fail forever and the pods never become ready",
+                      hint="a probe whose answer comes after timeoutSeconds counts as failed: "
+                           "how long does this app take to answer /readyz?",
                       fix=f"timeoutSeconds longer than {s.latency_ms / 1000:g}, e.g. 5")
     try:
         results = _measure(manifest, seeds, timeout_s=SLOW_CLIENT_TIMEOUT_S)

@@ -35,6 +35,7 @@ from collections import Counter
 from typing import Any, Iterable, Optional
 
 from ..errors import ReleaseLabError
+from .._plural import plural
 from ..timeline import LOGGED_OUT, SCHEMA
 from . import _core
 from ._core import Verdict, passed, unanswered
@@ -66,12 +67,12 @@ OPS = ("write", "read")
 _exercise = getattr(_core, "exercise", None)
 
 
-def exercise(exercise_id: str, title: str, cells: tuple = ()):
+def exercise(exercise_id: str, title: str, cells: tuple = (), hint: Optional[str] = None):
     """Register the checker (with the lab's other cells of the exercise) where the kit can."""
     if _exercise is None:
         return lambda fn: fn
     try:
-        return _exercise(exercise_id, title, cells=cells)
+        return _exercise(exercise_id, title, cells=cells, hint=hint)
     except TypeError:
         return _exercise(exercise_id, title)
 
@@ -157,14 +158,17 @@ def compatibility_table():
 
 # ------------------------------------------------------------------------------ 05.1
 
-@exercise("05.1", "predict what the naive migration breaks")
+HINT_05_1 = 'read the table of which SCHEMA works on which schema version'
+
+
+@exercise("05.1", "predict what the naive migration breaks", hint=HINT_05_1)
 def check_prediction(version, ops, seconds, seeds: Iterable[int] = SEEDS) -> Verdict:
     """The naive release (5.0 → 5.1, which migrates to schema 4 at start) under orders traffic:
     which version's answers fail (``version``), which requests (``ops``: a set of "write"
     and/or "read") and for about how long (``seconds``)."""
     if unanswered(version, ops, seconds):
         return missing("set failing_version, failing_ops and failing_seconds",
-                       hint="read the table of which SCHEMA works on which schema version")
+                       hint=HINT_05_1)
     if version not in (OLD, NEW):
         return failed(f"failing_version is {OLD!r} or {NEW!r}, not {version!r}")
     ops = {ops} if isinstance(ops, str) else ops
@@ -244,7 +248,11 @@ def _plan_placeholder(plan) -> bool:
         unanswered(*(s if isinstance(s, (list, tuple)) else (s,))) for s in plan)
 
 
-@exercise("05.2", "an expand/contract plan in three releases", cells=("ex2-run",))
+HINT_05_2 = (f"the same four migrations, spread over at most {MAX_RELEASES} "
+             "releases so that every release leaves a schema both running versions can use")
+
+
+@exercise("05.2", "an expand/contract plan in three releases", cells=("ex2-run",), hint=HINT_05_2)
 def check_plan(plan, seeds: Iterable[int] = SEEDS) -> Verdict:
     """An expand/contract plan: from 5.0 on schema 1 to 5.1 on schema 4 with 0 failed requests
     and 0 orders lost, on every seed, in at most ``MAX_RELEASES`` releases (the chapter's
@@ -340,15 +348,17 @@ def _session_runs(env: Optional[dict], seeds, sticky: bool = True):
             for seed in seeds]
 
 
-@exercise("05.3", "count the users a rolling update logs out", cells=("ex3-run",))
+HINT_05_3 = "where does a user's session live, and what does a rolling update do to every pod?"
+
+
+@exercise("05.3", "count the users a rolling update logs out", cells=("ex3-run",), hint=HINT_05_3)
 def check_logouts(users_logged_out, more_than_once, seeds: Iterable[int] = SEEDS) -> Verdict:
     """For a rolling update of 4 pods with sessions in memory and sticky sessions: how many of
     the 20 users are logged out, and are some logged out more than once?"""
     if unanswered(users_logged_out, more_than_once):
         return missing("set users_logged_out (a number of users) and more_than_once "
                        "(True or False)",
-                       hint="where does a user's session live, and what does a rolling update "
-                            "do to every pod?")
+                       hint=HINT_05_3)
     if isinstance(users_logged_out, bool) or not isinstance(users_logged_out, int) or \
             not 0 <= users_logged_out <= USERS:
         return failed(f"users_logged_out is a whole number of users from 0 to {USERS}, "
@@ -378,7 +388,11 @@ def check_logouts(users_logged_out, more_than_once, seeds: Iterable[int] = SEEDS
                   "rollout replaces that pod, and it replaces every one.")
 
 
-@exercise("05.4", "a release that logs nobody out", cells=("ex4-run",))
+HINT_05_4 = ('cluster/app/README.md lists where a session can live, and which host a Service '
+             'name gives')
+
+
+@exercise("05.4", "a release that logs nobody out", cells=("ex4-run",), hint=HINT_05_4)
 def check_session_fix(env, seeds: Iterable[int] = SEEDS) -> Verdict:
     """``env`` for the shop (e.g. {"SESSION_STORE": ...}) so that a rolling update logs no
     user out and fails no request."""
@@ -393,7 +407,8 @@ def check_session_fix(env, seeds: Iterable[int] = SEEDS) -> Verdict:
         runs = _session_runs(env, seeds)
     except ReleaseLabError as exc:
         return failed(f"the shop did not start with {env}: {exc}")
-    figures = "; ".join(f"seed {s}: {r.logged_out} users logged out, {r.failed} of {r.sent} "
+    figures = "; ".join(f"seed {s}: {plural(r.logged_out, 'user')} logged out, "
+                        f"{r.failed} of {r.sent} "
                         f"requests failed" for s, r in runs)
     bad = [(s, r) for s, r in runs if r.logged_out or r.failed]
     if not bad:
@@ -409,9 +424,14 @@ def check_session_fix(env, seeds: Iterable[int] = SEEDS) -> Verdict:
         why += " — the app could not reach that session store"
     elif causes.get(LOGGED_OUT):
         why += " — the sessions still live in each pod's memory"
-    return failed(f"{figures}. Seed {seed}: {why}",
-                  hint="a session must live where a release does not replace it: which "
-                       "SESSION_STORE values does the README table offer?",
+    if causes.get("store_unavailable"):
+        store_hint = ("the kind of store can be right and its address wrong: inside the "
+                      "cluster a pod reaches another workload by its Service's name "
+                      "(data/redis.yaml), not by localhost, which is the pod itself")
+    else:
+        store_hint = ("a session must live where a release does not replace it: which "
+                      "SESSION_STORE values does the README table offer?")
+    return failed(f"{figures}. Seed {seed}: {why}", hint=store_hint,
                   fix=f"fix_env = {{'SESSION_STORE': {REDIS_URL!r}}} (the Service redis of "
                       "data/redis.yaml), or {'SESSION_STORE': 'token', 'SESSION_SECRET': "
                       "'any secret'}")
@@ -455,12 +475,16 @@ def _check_evidence(evidence) -> Optional[Verdict]:
     return None
 
 
+HINT_05_5 = 'compare the failed counts of your two runs (requests, not percentages)'
+
+
 @exercise("05.5", "blue-green or rolling for a schema change",
-          cells=("ex5-rolling", "ex5-blue-green", "ex5-plot"))
+          cells=("ex5-rolling", "ex5-blue-green", "ex5-plot"), hint=HINT_05_5)
 def check_choice(choice, evidence, seeds: Iterable[int] = SEEDS) -> Verdict:
     """The naive 5.1 must ship today: ``choice`` ("rolling" or "blue-green") is the release
-    that fails fewer requests, and ``evidence`` = {"rolling": run, "blue-green": run} are
-    your runs of both."""
+    that fails fewer requests — the count of failed requests (``run.failed``), not their
+    share, since the two runs last different times — and ``evidence`` = {"rolling": run,
+    "blue-green": run} are your runs of both."""
     if unanswered(choice, evidence) or (isinstance(evidence, dict)
                                         and unanswered(*evidence.values())):
         return missing("run both releases, then set choice and evidence = {'rolling': "
@@ -484,8 +508,15 @@ def check_choice(choice, evidence, seeds: Iterable[int] = SEEDS) -> Verdict:
                       hint="send traffic from before each release starts until after it ends")
     better = min(STRATEGIES, key=lambda name: yours[name].failed)
     if choice != better:
+        share = {name: 100 * run.failed / run.sent if run.sent else 0.0
+                 for name, run in yours.items()}
+        trap = (f" (by share of the requests {choice} did fail less — "
+                f"{share[choice]:.1f} % against {share[better]:.1f} % — but its run lasted "
+                f"{yours[choice].sent} requests against {yours[better].sent}: the question "
+                "counts failed requests, not their share)"
+                if share[choice] < share[better] else "")
         return failed(f"your runs: {numbers}; {shape}. By your own numbers {choice} is not "
-                      "the one that failed fewer",
+                      f"the one that failed fewer requests{trap}",
                       hint="compare the failed counts of your two runs, not what you expect")
     seeds = tuple(seeds)
     again = {"rolling": [_quietly(run_plan, _sim(s), [NEW])[0].failed for s in seeds],

@@ -56,6 +56,15 @@ from ._steps import (
                      steps_for,
 )
 
+from .. import _args as _a
+
+# A wrong argument name or count is one UsageError line that lists the arguments, not
+# Python's TypeError (blue_green, canary, rolling and Analysis check their own calls).
+(set_weight, pause, steps_for, flagger_steps, replicas_for_weight, replicas_for_traffic_weight,
+ effective_weight, min_promotion_seconds) = map(_a.checked_call, (
+    set_weight, pause, steps_for, flagger_steps, replicas_for_weight,
+    replicas_for_traffic_weight, effective_weight, min_promotion_seconds))
+
 __all__ = [
     "SetWeight", "Pause", "set_weight", "pause", "steps_for", "flagger_steps",
     "Analysis", "Measurement", "StrategyResult",

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Callable, Optional, Sequence
 
+from .. import _args
 from .._judgement import Judgement, sample_of
 from ..errors import UsageError
 from ._gates import (
     Analysis,
     StrategyResult,
+    _analysis,
     _answered_by,
     _deployment_of,
     _finish,
@@ -22,6 +24,7 @@ from ._steps import ABORTED, PAUSED, PROMOTED, ROLLED_BACK, SETTLE_S
 
 # --------------------------------------------------------------------------- blue-green
 
+@_args.checked_call
 def blue_green(lab, image: str, *, active_service: str = "web",
                preview_service: Optional[str] = "web-preview",
                deployments: Sequence[str] = ("web-blue", "web-green"), label: str = "color",
@@ -48,7 +51,21 @@ def blue_green(lab, image: str, *, active_service: str = "web",
        have dropped the old endpoints and in-flight requests must finish
        before its pods are told to stop), scale the old colour to 0.
     """
-    if len(deployments) != 2:
+    _args.text("blue_green", "image", image, "'releaselab/web:1.1'")
+    if pre_promotion is not None and not isinstance(pre_promotion, Analysis) \
+            and not callable(pre_promotion):
+        raise UsageError(f"blue_green(pre_promotion={pre_promotion!r}): expected an "
+                         "Analysis(...) run on the preview, a function gate(lab) -> bool, or "
+                         "None")
+    _analysis("blue_green", "post_promotion", post_promotion)
+    _args.rate("blue_green", smoke_rps)
+    for param, value, low_open in (("smoke_s", smoke_s, True),
+                                   ("post_promotion_s", post_promotion_s, True),
+                                   ("scale_down_delay_s", scale_down_delay_s, False),
+                                   ("available_timeout_s", available_timeout_s, True)):
+        _args.seconds("blue_green", param, value, low_open=low_open)
+    if isinstance(deployments, str) or not isinstance(deployments, (list, tuple)) or \
+            len(deployments) != 2 or not all(isinstance(d, str) for d in deployments):
         raise UsageError("deployments: name the two colours' Deployments, e.g. "
                          "('web-blue', 'web-green')")
     started = lab.now()
@@ -67,7 +84,9 @@ def blue_green(lab, image: str, *, active_service: str = "web",
     old = by_colour[active_colour]
     new = next(n for n in deployments if n != old)
     replicas = _replicas(lab, old)
-    result = StrategyResult("blue-green", PROMOTED, "", started, started)
+    result = StrategyResult("blue-green", PROMOTED, "", started, started,
+                            analysis=pre_promotion if isinstance(pre_promotion, Analysis)
+                            else post_promotion)
     new_pods_before = {p.name for p in lab.timeline.pods_of(new)}
 
     def is_new(q) -> bool:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Optional
 
+from .. import _args
+from .._plural import plural
 from .._judgement import INCONCLUSIVE, Judgement, sample_of
 from ..errors import UsageError
 from ._gates import (
     Analysis,
     StrategyResult,
+    _analysis,
     _answered_by,
     _clean,
     _deployment_of,
@@ -34,6 +37,7 @@ from ._steps import (
 
 # --------------------------------------------------------------------------- canary
 
+@_args.checked_call
 def canary(lab, image: str, *, steps=None, analysis: Optional[Analysis] = None,
            routing: str = "gateway", stable: str = "web-stable", canary: str = "web-canary",
            route: str = "web", stable_service: str = "web-stable",
@@ -68,6 +72,15 @@ def canary(lab, image: str, *, steps=None, analysis: Optional[Analysis] = None,
     if routing not in ("gateway", "replicas"):
         raise UsageError(f"routing={routing!r}: 'gateway' (weighted HTTPRoute) or 'replicas' "
                          "(weight approximated by pod counts)")
+    _args.text("canary", "image", image, "'releaselab/web:2.1'")
+    _analysis("canary", "analysis", analysis)
+    for param, value, low_open in (("scale_down_delay_s", scale_down_delay_s, False),
+                                   ("abort_scale_down_delay_s", abort_scale_down_delay_s, False),
+                                   ("available_timeout_s", available_timeout_s, True)):
+        _args.seconds("canary", param, value, low_open=low_open)
+    if canary_replicas is not None:
+        _args.whole("canary", "canary_replicas", canary_replicas, low=0,
+                    high=_args.MAX_REPLICAS, what="the canary's pods at every weight")
     plan = _normalise(steps if steps is not None else steps_for(SEED_WEIGHTS, 15))
     replicas_for_weight(0, 1, max_surge)            # a bad max_surge fails here, not mid-release
     if not plan:
@@ -77,7 +90,8 @@ def canary(lab, image: str, *, steps=None, analysis: Optional[Analysis] = None,
     if total < 1:
         raise UsageError(f"Deployment {stable} has 0 replicas: the stable track must be running")
     canary_pods_before = {p.name for p in lab.timeline.pods_of(canary)}
-    result = StrategyResult("canary", PROMOTED, "", started, started, steps=len(plan), weight=0)
+    result = StrategyResult("canary", PROMOTED, "", started, started, steps=len(plan), weight=0,
+                            analysis=analysis, plan=tuple(plan))
     state = {"measurements": result.measurements, "failures": 0, "step_verdicts": []}
 
     def is_new(q) -> bool:
@@ -184,7 +198,7 @@ def canary(lab, image: str, *, steps=None, analysis: Optional[Analysis] = None,
         failing = _observe(lab, max(remaining, 0.0), analysis, measure, state, index, current,
                            label=f"analysis at {current} %")
         if failing is not None:
-            reason = (f"analysis failed {state['failures']} time(s), limit "
+            reason = (f"analysis failed {plural(state['failures'], 'time')}, limit "
                       f"{analysis.failure_limit}: {failing.reason}")
             return _rollback_canary(lab, result, reason, routing, total, stable, canary,
                                     set_route, is_new, abort_scale_down_delay_s)

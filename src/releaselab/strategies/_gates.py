@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
+from .. import _args
+from .._plural import plural
 from .._judgement import Judgement, judge
 from ..errors import UsageError, WaitTimeout
 from ._steps import PROMOTED, ROLLED_BACK
@@ -34,10 +36,26 @@ class Analysis:
     inconclusive: str = "pause"
 
     def __post_init__(self):
-        if not isinstance(self.interval_s, (int, float)) or self.interval_s <= 0:
-            raise UsageError(f"Analysis(interval_s={self.interval_s!r}): must be > 0 seconds")
-        if not isinstance(self.failure_limit, int) or self.failure_limit < 0:
+        # Every field checked here, so a wrong type is one line now, not a TypeError inside
+        # a measurement minutes later (a NaN passes `<= 0`: it is tested with isfinite).
+        _args.seconds("Analysis", "interval_s", self.interval_s, low_open=True)
+        if not isinstance(self.failure_limit, int) or isinstance(self.failure_limit, bool) \
+                or self.failure_limit < 0:
             raise UsageError(f"Analysis(failure_limit={self.failure_limit!r}): a count >= 0")
+        _args.whole("Analysis", "min_requests", self.min_requests, low=1, high=10**9,
+                    what="requests a measurement needs")
+        object.__setattr__(self, "min_requests", int(self.min_requests))
+        _args.optional_number("Analysis", "alpha", self.alpha, low=0, high=1, low_open=True,
+                              what="the significance level, e.g. 0.01")
+        _args.optional_number("Analysis", "min_difference", self.min_difference, low=0, high=1,
+                              what="a difference of error rates, e.g. 0.01")
+        _args.optional_number("Analysis", "max_error_rate", self.max_error_rate, low=0, high=1,
+                              what="an error rate, e.g. 0.05, or None")
+        _args.optional_number("Analysis", "max_p99_ms", self.max_p99_ms, low=0, high=3.6e6,
+                              low_open=True, what="milliseconds, or None")
+        if self.alpha is None or self.min_difference is None:
+            raise UsageError("Analysis(alpha=..., min_difference=...): both are numbers, "
+                             "e.g. alpha=0.01, min_difference=0.01")
         if self.inconclusive not in ("pause", "continue"):
             raise UsageError(f"Analysis(inconclusive={self.inconclusive!r}): 'pause' or 'continue'")
 
@@ -45,6 +63,16 @@ class Analysis:
         return judge(new, baseline, min_requests=self.min_requests, alpha=self.alpha,
                      min_difference=self.min_difference, max_error_rate=self.max_error_rate,
                      max_p99_ms=self.max_p99_ms, names=names)
+
+
+Analysis.__init__ = _args.checked_call(Analysis.__init__)   # Analysis(intervall_s=5): one line
+
+
+def _analysis(call: str, param: str, value) -> None:
+    """None or an :class:`Analysis` (``True``, a dict, a number: one UsageError line)."""
+    if value is not None and not isinstance(value, Analysis):
+        raise UsageError(f"{call}({param}={value!r}): expected an Analysis(...), e.g. "
+                         f"{param}=Analysis(interval_s=5, min_requests=50), or None")
 
 
 @dataclass(frozen=True)
@@ -73,6 +101,8 @@ class StrategyResult:
     failed: int = 0                   # (blue-green: to the active Service; smoke tests excluded)
     decided_at: Optional[float] = None   # when the rollback / abort was decided
     measurements: list = field(default_factory=list)
+    analysis: Optional[Analysis] = None   # the gate it ran with (canary; blue-green: pre or post)
+    plan: tuple = ()                      # the canary's steps as run
 
     @property
     def promoted(self) -> bool:
@@ -94,8 +124,8 @@ class StrategyResult:
                 where += f" (weight {self.weight} %)"
         status = self.status.replace("_", " ")
         return (f"{self.strategy}: {status}{where} after {self.seconds:.1f} s — {self.reason}\n"
-                f"  new version answered {self.new_requests} requests, {self.new_failed} failed; "
-                f"{self.failed} of {self.sent} requests failed in all")
+                f"  new version answered {plural(self.new_requests, 'request')}, "
+                f"{self.new_failed} failed; {self.failed} of {self.sent} requests failed in all")
 
 
 # --------------------------------------------------------------------------- helpers

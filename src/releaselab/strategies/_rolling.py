@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Optional
 
+from .. import _args
 from .._judgement import Judgement, sample_of
 from ..rollout import rollout_status
 from ._gates import (
     Analysis,
     StrategyResult,
+    _analysis,
     _answered_by,
     _deployment_of,
     _finish,
@@ -20,6 +22,7 @@ from ._steps import PROMOTED, ROLLED_BACK
 
 # --------------------------------------------------------------------------- rolling
 
+@_args.checked_call
 def rolling(lab, name: str, image: str, *, analysis: Optional[Analysis] = None,
             observe_s: float = 30.0, baseline_s: float = 30.0,
             timeout: Optional[float] = None) -> StrategyResult:
@@ -31,9 +34,16 @@ def rolling(lab, name: str, image: str, *, analysis: Optional[Analysis] = None,
     existed before, over the last ``baseline_s`` seconds), during the rollout
     and for ``observe_s`` after it.
     """
+    _args.name("rolling", name)
+    _args.text("rolling", "image", image, "'releaselab/web:3.1'")
+    _analysis("rolling", "analysis", analysis)
+    _args.seconds("rolling", "observe_s", observe_s)
+    _args.seconds("rolling", "baseline_s", baseline_s, low_open=True)
+    if timeout is not None:
+        _args.seconds("rolling", "timeout", timeout, low_open=True)
     started = lab.now()
     old_pods = {p.name for p in lab.timeline.pods_of(name)}
-    result = StrategyResult("rolling", PROMOTED, "", started, started)
+    result = StrategyResult("rolling", PROMOTED, "", started, started, analysis=analysis)
 
     def is_new(q) -> bool:
         return q.pod is not None and _deployment_of(lab, q.pod) == name and q.pod not in old_pods

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import Optional, Sequence, Union
 
 from ..errors import UsageError
@@ -57,7 +58,8 @@ def pause(seconds: Optional[float] = None) -> Pause:
     >>> pause(30)
     Pause(seconds=30)
     """
-    if seconds is not None and (not isinstance(seconds, (int, float)) or seconds < 0):
+    if seconds is not None and (not isinstance(seconds, (int, float)) or isinstance(
+            seconds, bool) or not math.isfinite(seconds) or seconds < 0):
         raise UsageError(f"pause({seconds!r}): seconds must be a number >= 0, or nothing to "
                          "wait for a manual promotion")
     return Pause(seconds)
@@ -72,6 +74,9 @@ def steps_for(weights: Sequence[int], pause_s: float) -> list:
     >>> steps_for([5, 10], 30)
     [SetWeight(weight=5), Pause(seconds=30), SetWeight(weight=10), Pause(seconds=30)]
     """
+    if isinstance(weights, (str, bytes)) or not isinstance(weights, Iterable):
+        raise UsageError(f"steps_for(weights={weights!r}): a list of whole percentages, "
+                         "e.g. steps_for([5, 25, 100], 10)")
     out: list = []
     for w in weights:
         out += [set_weight(w), pause(pause_s)]
@@ -87,7 +92,9 @@ def flagger_steps(step_weight: int, max_weight: int, interval_s: float) -> list:
     >>> [s.weight for s in flagger_steps(10, 50, 60) if isinstance(s, SetWeight)]
     [10, 20, 30, 40, 50]
     """
-    if step_weight <= 0 or not 0 < max_weight <= 100:
+    if not all(isinstance(v, int) and not isinstance(v, bool)
+               for v in (step_weight, max_weight)) or step_weight <= 0 \
+            or not 0 < max_weight <= 100:
         raise UsageError("flagger_steps: step_weight > 0 and 0 < max_weight <= 100")
     weights = list(range(step_weight, max_weight + 1, step_weight))
     return steps_for(weights, interval_s)
@@ -95,13 +102,16 @@ def flagger_steps(step_weight: int, max_weight: int, interval_s: float) -> list:
 
 def _normalise(steps) -> list:
     """Our step objects, or Argo-shaped dicts: {"setWeight": 5}, {"pause": {"duration": 10}}."""
+    if isinstance(steps, (str, bytes, dict)) or not isinstance(steps, Iterable):
+        raise UsageError(f"steps={steps!r}: a list of steps, e.g. steps_for([5, 25, 100], 10) "
+                         "or [set_weight(100), pause(20)]")
     out = []
     for i, s in enumerate(steps):
         if isinstance(s, (SetWeight, Pause)):
             out.append(s)
         elif isinstance(s, dict) and "setWeight" in s:
             out.append(set_weight(s["setWeight"]))
-        elif isinstance(s, dict) and "pause" in s:
+        elif isinstance(s, dict) and "pause" in s and isinstance(s["pause"] or {}, dict):
             duration = (s["pause"] or {}).get("duration")
             out.append(pause(duration))
         else:

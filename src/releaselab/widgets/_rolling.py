@@ -22,6 +22,7 @@ from typing import Optional
 import ipywidgets as widgets
 
 from releaselab.checks.rolling import Rollout, rolling_manifest, simulate_rollout
+from releaselab._plural import plural
 from releaselab.errors import ReleaseLabError, UsageError
 
 __all__ = ["RollingExplorer", "explore_rolling", "DEFAULTS"]
@@ -142,7 +143,7 @@ def numbers_line(rollout: Rollout) -> str:
               else f"rollout stopped: {html.escape(rollout.result.status)} after "
                    f"{rollout.seconds:g} s")
     failed = (f"<b style='color:#b00'>{s.failed} failed</b>" if s.failed else "0 failed")
-    return (f"{status} · {s.waves} waves · min ready {s.min_ready} of {rollout.replicas} pods · "
+    return (f"{status} · {plural(s.waves, 'wave')} · min ready {s.min_ready} of {rollout.replicas} pods · "
             f"peak {s.peak_pods} pods · {failed} of {s.sent} requests")
 
 
