@@ -136,6 +136,18 @@ def checked_call(fn):
     return wrapper
 
 
+def check_calls(cls):
+    """Class decorator: the constructor and every public method of ``cls`` get
+    :func:`checked_call`, so ``lab.traffic(service="web")`` is one UsageError line
+    naming ``traffic``'s arguments, not Python's TypeError traceback."""
+    import inspect
+
+    for name, member in list(vars(cls).items()):
+        if inspect.isfunction(member) and (name == "__init__" or not name.startswith("_")):
+            setattr(cls, name, checked_call(member))
+    return cls
+
+
 def optional_number(call: str, param: str, value, *, low: float, high: float,
                     low_open: bool = False, what: str = "") -> Optional[float]:
     """None, or a finite number in [low, high] (or (low, high]); else one UsageError line."""

@@ -48,6 +48,7 @@ class RolloutResult:
         return self.status == "complete"
 
 
+@_args.check_calls
 class TrafficRun:
     """The requests sent inside one ``with lab.traffic(...)`` block."""
 
@@ -120,6 +121,7 @@ class TrafficRun:
                                       target=self.target)
 
 
+@_args.check_calls
 class Lab:
     """A cluster to release on — simulated (default) or a real kind cluster."""
 

@@ -234,3 +234,25 @@ def test_bad_call_on_the_kind_backend_gets_the_same_line(kind_lab, case, call, e
     _assert_one_line(info, error, first_words)
     assert sum(1 for r in emu.requests if r.method in ("POST", "PATCH", "PUT", "DELETE")) \
         == writes, "a refused call changed the cluster"
+
+
+@pytest.mark.parametrize("call, words", [
+    (lambda lab: lab.traffic(service="web"), "Lab.traffic(service=...): got an unexpected"),
+    (lambda lab: lab.wait(), "Lab.wait(): missing a required argument: 'seconds'"),
+    (lambda lab: lab.set_image("web", "releaselab/web:3.1", "app", "x"),
+     "Lab.set_image(): too many positional arguments"),
+    (lambda lab: lab.pods(wiide=True), "Lab.pods(wiide=...)"),
+    (lambda lab: lab.traffic(rps=10).summary(deployment="web", extra=1),
+     "TrafficRun.summary(deployment=..., extra=...)"),
+])
+def test_a_wrong_argument_name_or_count_is_one_usage_line_naming_the_arguments(call, words):
+    with Lab(echo=False) as lab:
+        with pytest.raises(UsageError) as caught:
+            call(lab)
+    message = str(caught.value)
+    assert message.startswith(words) and "its arguments are" in message and "\n" not in message
+
+
+def test_a_misspelt_lab_argument_is_one_usage_line():
+    with pytest.raises(UsageError, match=r"^Lab\(seeed=\.\.\.\): got an unexpected keyword"):
+        Lab(seeed=1)
