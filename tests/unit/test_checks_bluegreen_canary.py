@@ -332,3 +332,19 @@ def test_plan_within_budget():
     assert not noise and "below 20" in noise.message
     assert "expected an Analysis(...)" in ck.plan_within_budget(steps_for([5], 10),
                                                                 "strict").message
+
+
+def test_set_image_on_blue_is_a_rolling_update_not_a_switch(both_colours):
+    """#13 student report A1: 1.1 reached users by set_image on web-blue, and 02.2 passed."""
+    lab = both_colours
+    with lab.traffic(rps=100) as run:
+        lab.wait(5)
+        lab.set_image("web-blue", "releaselab/web:1.1")
+        lab.wait_rollout("web-blue")
+        lab.wait(5)
+    blue_answers = {q.pod for q in run.requests if q.version == "1.1" and q.pod}
+    assert blue_answers and all(p.startswith("web-blue-") for p in blue_answers)
+    verdict = bg.switch_dropped_nothing(run)
+    assert verdict.answered and not verdict.passed
+    assert "not web-green's" in verdict.message and "rolling update" in verdict.message
+    assert "selector" not in verdict.message        # the fix is for hint() asked twice

@@ -22,6 +22,7 @@ from . import _runs
 from ._core import Verdict, describe, exercise, failed, missing, passed, unanswered, whole
 
 OLD, NEW, BAD = "1.0", "1.1", "1.1-bad"
+BLUE, GREEN = "web-blue", "web-green"     # the two Deployments of blue-green/*.yaml
 MIN_PREVIEW_REQUESTS = 50
 #: Exercise 2: users must have been on 1.0 this long in the run before 1.1 first answered.
 #: A selector changed just *before* the run still shows 1.0 at its start, for as long as
@@ -162,6 +163,20 @@ def switch_dropped_nothing(run: Any) -> Verdict:
     if first_new is None:
         return missing(f"all {len(requests)} requests were answered by {OLD}: the switch has "
                        "not happened yet — change the web Service's selector", hint=switch_hint)
+    # 1.1 from blue's own pods is a rolling update of web-blue (set_image on it), not a
+    # switch: the Service's selector never moved, and blue's pods were replaced in place.
+    not_green = sorted({q.pod for q in requests if q.ok and q.version == NEW and q.pod
+                        and not q.pod.startswith(f"{GREEN}-")})
+    if not_green:
+        return failed(f"{NEW} answered from {_runs.plural(len(not_green), 'pod')} that "
+                      f"{_runs.agree(len(not_green), 'is', 'are')} not {GREEN}'s "
+                      f"({', '.join(not_green[:3])}{', …' if len(not_green) > 3 else ''}): "
+                      f"the new version reached users by replacing {BLUE}'s pods, a rolling "
+                      "update, so there was no second colour to switch to or back from",
+                      hint="blue-green keeps blue untouched and moves users by changing what "
+                           "the Service selects; which object did your cell change?",
+                      fix="leave web-blue as it is; change Service web's selector to "
+                          "color: green")
     last_old = max((q.t for q in requests if q.ok and q.version == OLD), default=None)
     before_hint = ("the run has to show users on 1.0 first and then the switch: where in the "
                    "cell does your selector change happen, before or after the traffic starts?")
