@@ -1,5 +1,7 @@
 """Lab 04's checkers: a right answer passes, a wrong one fails with why, ``...`` is unanswered."""
 
+from collections import Counter
+
 import pytest
 import yaml
 
@@ -62,9 +64,13 @@ def test_smallest_prestop_too_short_says_when_the_app_stopped_and_kube_proxy_dro
     verdict = sh.check_smallest_prestop(1)
     assert not verdict.passed
     # every time quoted is measured from the checker's own runs
-    facts = sh._deletion_facts(sh._measure(sh.variant("shutdown/prestop.yaml", prestop=1),
-                                           sh.SEEDS, profile=sh.SMALLEST_SLEEP_PROFILE))
-    assert f"they reached pods {sh._span(facts['refused'])} after" in verdict.message
+    results = sh._measure(sh.variant("shutdown/prestop.yaml", prestop=1), sh.SEEDS,
+                          profile=sh.SMALLEST_SLEEP_PROFILE)
+    facts = sh._deletion_facts(results)
+    assert f"the refused ones reached pods {sh._span(facts['refused'])} after" in verdict.message
+    failures = Counter(q.cause for _, run, _ in results for q in run.requests if not q.ok)
+    assert f"({sh._counts(results)}: " + ", ".join(
+        f"{cause} {n}" for cause, n in sorted(failures.items())) + ")" in verdict.message
     assert f"stopping each pod {sh._span(facts['kubelet'])} after its deletion" in verdict.message
     assert "stopped listening before kube-proxy stopped sending it requests" in verdict.message
 
@@ -113,8 +119,10 @@ def test_grace_follows_killcontainer_not_grace_alone():
     assert "gone 3.62 s after its deletion" in three.message
     assert not sh.check_grace_period(4).passed
     five = sh.check_grace_period(5)
-    assert five.passed and "less than the 5.5 s" in five.message and "margin" in five.message
-    assert "at least the 5.5 s" in sh.check_grace_period(6).message
+    assert five.passed and "less than the 1 s preStop sleep plus the 4.5 s longest request = 5.5 s" \
+        in five.message and "margin" in five.message
+    assert "(at least the 1 s preStop sleep plus the 4.5 s longest request = 5.5 s)" \
+        in sh.check_grace_period(6).message
 
 
 def test_grace_unanswered_and_malformed():

@@ -34,6 +34,7 @@ from ..errors import ReleaseLabError, UsageError
 from ..timeline import REFUSED, RESET
 from ._core import (Verdict, describe, exercise, failed, load_answer, missing, passed,
                     unanswered, whole)
+from ._runs import causes, causes_text
 
 RPS = 20              # the reference's request rate
 LEAD_S = 3.0          # traffic starts this long before the rollout ...
@@ -42,7 +43,8 @@ WARMUP_S = 5.0        # after "available", until every app listens (STARTUP_SECO
 SEEDS = (1, 2, 3)     # a checker's runs
 SLOW_CLIENT_TIMEOUT_S = 5.0   # client timeout for the runs with slow (seconds-long) requests
 
-#: The exercise "smallest preStop sleep": kube-proxy takes 1.5 s more to sync.
+#: The exercise "smallest preStop sleep": kube-proxy takes 1.5 s (not 0.25 s) to
+#: write an EndpointSlice change into its rules.
 SMALLEST_SLEEP_PROFILE = {"proxy_sync_s": 1.5}
 
 _UNCHANGED = object()
@@ -477,11 +479,12 @@ def check_smallest_prestop(seconds, profile: Optional[dict] = None) -> Verdict:
     facts = _deletion_facts(results)
     kubelet = f"{_span(facts['kubelet'])}" if facts["kubelet"] else "?"
     if lost:
-        refused = (f"; they reached pods {_span(facts['refused'])} after the pods' deletion"
-                   if facts["refused"] else "")
+        why = causes_text(causes(q for _, r, _ in results for q in r.requests))
+        refused = (f"; the refused ones reached pods {_span(facts['refused'])} after the "
+                   "pods' deletion" if facts["refused"] else "")
         return failed(f"preStop sleep {sleep} s: {_plural(lost, 'request')} failed over "
-                      f"{len(SEEDS)} runs ({_counts(results)}){refused}. The kubelet began "
-                      f"stopping each pod {kubelet} after its deletion, so with {sleep} s of "
+                      f"{len(SEEDS)} runs ({_counts(results)}: {why}){refused}. The kubelet "
+                      f"began stopping each pod {kubelet} after its deletion, so with {sleep} s of "
                       "sleep the app stopped listening before kube-proxy stopped sending it "
                       "requests",
                       hint="the pod must keep listening until kube-proxy stops sending it "
@@ -548,9 +551,10 @@ def check_grace_period(grace) -> Verdict:
         return failed(f"terminationGracePeriodSeconds {value}: no request was cut, but "
                       f"{_counts(results)} failed: " + "; ".join(explain(results[0][1])))
     need = s.prestop_s + s.latency_ms / 1000
-    note = (f" (at least the {need:g} s of preStop sleep plus the longest request)"
-            if value >= need else f" (less than the {need:g} s of preStop sleep plus the "
-            "longest request: it works only because the requests kube-proxy still sent "
+    parts = (f"the {s.prestop_s:g} s preStop sleep plus the {s.latency_ms / 1000:g} s "
+             f"longest request = {need:g} s")
+    note = (f" (at least {parts})"
+            if value >= need else f" (less than {parts}: it works only because the requests kube-proxy still sent "
             "finish in time; leave a margin)")
     return passed(f"terminationGracePeriodSeconds {value}: every request in flight finished "
                   f"before SIGKILL — zero failed over {len(SEEDS)} runs{note}")
