@@ -511,7 +511,7 @@ def _check_evidence(evidence) -> Optional[Verdict]:
             return failed(f"evidence[{name!r}] was answered by {', '.join(sorted(answered))}: "
                           f"the release from {OLD} to {NEW} must happen inside the traffic")
         old_pods = {q.pod for q in run.requests if q.pod and q.version == OLD}
-        if len(old_pods) < NAIVE_SHOP["replicas"]:
+        if len(old_pods) != NAIVE_SHOP["replicas"]:
             return failed(f"evidence[{name!r}] ran on a shop of {len(old_pods)} {OLD} pods: "
                           f"exercise 05.5 asks about the {NAIVE_SHOP['replicas']}-replica shop "
                           f"of 05.1 (replicas={NAIVE_SHOP['replicas']}, as the lab's cells "
