@@ -6,7 +6,7 @@ what that costs the shop's users — requests that fail because code and
 schema do not fit (cause ``schema``), orders confirmed and later missing or
 wrong (**data lost**), users whose session vanished (**logged out**) — with
 the traffic of :mod:`releaselab.workload`: 20 users taking turns, 20
-requests per second in all.
+requests per second in all (30 and 30 in 05.3 and 05.4).
 
 =====  ==========================  ===============================================
 05.1   ``check_prediction``        which requests the naive release fails, and how long
