@@ -22,7 +22,7 @@ def quiet(fn, *args, **kwargs):
 # --------------------------------------------------------------------------- 05.1
 
 def test_prediction_right_and_wrong():
-    right = tv.check_prediction("5.0", {"write", "read"}, 13, seeds=ONE)
+    right = tv.check_prediction("5.0", {"write", "read"}, 26, seeds=ONE)
     assert right.passed and "answered by 5.0" in right.message
     wrong = tv.check_prediction("5.1", {"write"}, 60, seeds=ONE)
     assert not wrong.passed
@@ -98,20 +98,32 @@ def test_each_wrong_plan_is_told_what_went_wrong(plan, words):
     ([], "non-empty list"), ("5.1", "non-empty list"), ([("5.9", 2)], "no image"),
     ([("5.1", 7)], "not a schema version"), ([("5.1", True)], "not a schema version"),
     ([("5.1", 2, 3)], "write it as"), ([None], "write it as"),
+    # student report, finding 6: a single release instead of a list, and a plan ending on 5.0
+    (("5.1-both", 2), "the plan is one release ('5.1-both', 2), not a list of releases"),
+    ([("5.1-both", 2), ("5.1", 3), ("5.0", 1)], "your plan ends on 5.0"),
+    ([("5.1-both", 2)], "your plan ends on 5.1-both"),
 ])
 def test_a_plan_that_cannot_run_is_refused_in_one_line(plan, words):
     verdict = tv.check_plan(plan, seeds=ONE)
     assert not verdict.passed and words in repr(verdict)
+    assert "\n" not in verdict.message and "backfill" not in verdict.message, verdict.message
+
+
+def test_a_tuple_of_releases_is_still_a_plan():
+    verdict = tv.check_plan((("5.1-both", 2), ("5.1", 3), ("5.1", 4)), seeds=ONE)
+    assert verdict.passed, verdict.message
 
 
 # --------------------------------------------------------------------------- 05.3, 05.4
 
 def test_logout_prediction():
-    assert tv.check_logouts(20, True, seeds=ONE).passed
-    wrong = tv.check_logouts(5, False, seeds=ONE)
-    assert not wrong.passed and "20 of 20 users logged out" in wrong.message
-    assert "you said 5" in wrong.message and "more_than_once=False" in wrong.message
-    for bad in ((21, True), (3.5, True), (None, True), (20, "yes")):
+    users = tv.SESSION_USERS
+    right = tv.check_logouts(users, False, seeds=ONE)
+    assert right.passed and "the old pods all went at once" in right.message, right.message
+    wrong = tv.check_logouts(5, True, seeds=ONE)
+    assert not wrong.passed and f"{users} of {users} users logged out" in wrong.message
+    assert "you said 5" in wrong.message and "more_than_once=True" in wrong.message
+    for bad in ((users + 1, True), (3.5, True), (None, True), (users, "yes")):
         assert not tv.check_logouts(*bad, seeds=ONE).passed
 
 
@@ -144,9 +156,25 @@ def test_a_wrong_redis_host_gets_a_hint_about_the_host_not_the_store():
 
 @pytest.fixture(scope="module")
 def runs():
-    rolling, _ = quiet(tv.run_plan, Lab("sim", seed=1, echo=False), ["5.1"])
-    blue_green, _ = quiet(tv.blue_green_release, Lab("sim", seed=1, echo=False))
+    """The lab's two cells of exercise 05.5, seed 1."""
+    rolling, _ = quiet(tv.run_plan, Lab("sim", seed=1, echo=False), ["5.1"], **tv.NAIVE_SHOP)
+    blue_green, _ = quiet(tv.blue_green_release, Lab("sim", seed=1, echo=False),
+                          hold_s=tv.CHOICE_HOLD_S, **tv.NAIVE_SHOP)
     return {"rolling": rolling, "blue-green": blue_green}
+
+
+@pytest.fixture(scope="module")
+def chapter_runs():
+    """The chapter's rolling and blue-green runs (its shop: web.yaml as it is, green tested
+    10 s), seed 1."""
+    rolling, _ = quiet(tv.run_plan, Lab("sim", seed=1, echo=False), ["5.1"])
+    blue_green, _ = quiet(tv.blue_green_release, Lab("sim", seed=1, echo=False), hold_s=10)
+    return {"rolling": rolling, "blue-green": blue_green}
+
+
+def test_evidence_from_the_chapters_shop_is_refused(chapter_runs):
+    verdict = tv.check_choice("rolling", chapter_runs, seeds=ONE)
+    assert not verdict.passed and "ran on a shop of 4 5.0 pods" in verdict.message
 
 
 def test_the_choice_must_follow_the_readers_own_numbers(runs):
@@ -158,8 +186,13 @@ def test_the_choice_must_follow_the_readers_own_numbers(runs):
     assert not wrong.passed and "is not the one that failed fewer" in wrong.message
 
 
-def test_choosing_by_percentage_is_told_that_the_question_counts_requests(runs):
-    """Student report: blue-green failed a smaller share (24.4 %) but more requests."""
+def test_choosing_by_percentage_is_told_that_the_question_counts_requests():
+    """Student report: blue-green failed a smaller share (24.4 %) but more requests.  On the
+    exercise's shop that happens with green tested 10 s, seed 2."""
+    runs = {"rolling": quiet(tv.run_plan, Lab("sim", seed=2, echo=False), ["5.1"],
+                             **tv.NAIVE_SHOP)[0],
+            "blue-green": quiet(tv.blue_green_release, Lab("sim", seed=2, echo=False),
+                                hold_s=10, **tv.NAIVE_SHOP)[0]}
     share = {name: run.failed / run.sent for name, run in runs.items()}
     by_count = min(runs, key=lambda name: runs[name].failed)
     by_share = min(runs, key=lambda name: share[name])
@@ -179,3 +212,55 @@ def test_evidence_must_be_what_it_claims(runs):
                                                              "blue-green": 4}).message
     assert not tv.check_choice("canary", runs).passed
     assert not tv.check_choice(..., ...).answered
+
+
+# ------------------------------------------------- the chapter's numbers answer no exercise
+
+def _chapter_naive(seed):
+    """book/two-versions.md's naive release: ``tv.run_plan(lab, ["5.1"])`` on web.yaml."""
+    run, (rollout,) = quiet(tv.run_plan, Lab("sim", seed=seed, echo=False), ["5.1"])
+    return run, rollout
+
+
+def test_the_chapters_naive_figures_do_not_answer_05_1():
+    """The chapter prints its naive release's schema window and rollout time (seed 1) and
+    the failed counts of seeds 1–3; a reader who copies any of them into 05.1 is refused,
+    while the exercise's own measured window passes."""
+    chapter = [_chapter_naive(s) for s in tv.SEEDS]
+    printed = {round(tv.schema_window(run)["seconds"], 1) for run, _ in chapter}
+    printed |= {round(rollout.seconds, 1) for _, rollout in chapter}
+    printed |= {round(x) for x in set(printed)}
+    for seconds in sorted(printed):
+        verdict = tv.check_prediction("5.0", {"write", "read"}, seconds)
+        assert not verdict.passed, (seconds, verdict.message)
+    exercise = [quiet(tv.run_plan, Lab("sim", seed=s, echo=False), ["5.1"], **tv.NAIVE_SHOP)[0]
+                for s in tv.SEEDS]
+    spans = [tv.schema_window(run)["seconds"] for run in exercise]
+    assert tv.check_prediction("5.0", {"write", "read"}, sum(spans) / len(spans)).passed
+    assert min(spans) > max(printed), (spans, printed)
+
+
+def test_the_chapters_session_figures_do_not_answer_05_3():
+    """The chapter's sticky in-memory release logs out all of its 20 users, some twice; the
+    exercise's shop has other users and another rollout, and the chapter's answer fails
+    on both counts."""
+    chapter = [quiet(tv.session_rollout, Lab("sim", seed=s, echo=False), sticky=True)
+               for s in tv.SEEDS]
+    logged_out = {run.logged_out for run in chapter}
+    twice = any(len(r.logouts) > r.logged_out for r in chapter)
+    assert logged_out == {tv.USERS} and twice        # what the chapter prints
+    for count in logged_out:
+        verdict = tv.check_logouts(count, twice)
+        assert not verdict.passed and "you said" in verdict.message
+        assert f"more_than_once={twice}" in verdict.message, verdict.message
+    assert tv.check_logouts(tv.SESSION_USERS, not twice).passed
+
+
+def test_the_chapters_choice_is_not_the_exercises(runs, chapter_runs):
+    """05.5: on the chapter's shop rolling fails fewer; on the exercise's (8 replicas, green
+    tested CHOICE_HOLD_S) blue-green does, on every seed the checker measures."""
+    chapter_better = min(chapter_runs, key=lambda name: chapter_runs[name].failed)
+    exercise_better = min(runs, key=lambda name: runs[name].failed)
+    assert chapter_better != exercise_better
+    assert tv.check_choice(exercise_better, runs).passed
+    assert not tv.check_choice(chapter_better, runs).passed

@@ -98,16 +98,28 @@ def baked(image: str) -> dict:
 
 
 def variant(source=WEB, *, image: Optional[str] = None, env: Optional[dict] = None,
-            sticky: Optional[bool] = None) -> list[dict]:
+            sticky: Optional[bool] = None, replicas: Optional[int] = None,
+            max_surge=None, max_unavailable=None) -> list[dict]:
     """A copy of a manifest: each Deployment's image and env changed, Service web made sticky.
 
     ``env``: {NAME: value}; a value None removes the variable.  ``sticky``:
     True adds ``sessionAffinity: ClientIP`` to Service "web", False removes it.
+    ``replicas``, ``max_surge``, ``max_unavailable`` (None: the manifest's)
+    set every Deployment's size and rolling-update parameters — how lab 05's
+    exercises get a shop of their own, not the chapter's 4 replicas with
+    maxSurge 1, maxUnavailable 0.  A Deployment scaled to 0 stays at 0.
     """
     objects = manifests.load(source)
     for obj in objects:
         if obj.get("kind") == "Deployment":
-            container = obj["spec"]["template"]["spec"]["containers"][0]
+            spec = obj["spec"]
+            if replicas is not None and spec.get("replicas", 1):
+                spec["replicas"] = replicas
+            rolling = spec.setdefault("strategy", {}).setdefault("rollingUpdate", {})
+            for key, value in (("maxSurge", max_surge), ("maxUnavailable", max_unavailable)):
+                if value is not None:
+                    rolling[key] = value
+            container = spec["template"]["spec"]["containers"][0]
             if image is not None:
                 container["image"] = image_tag(image)
             for name, value in (env or {}).items():
@@ -125,9 +137,12 @@ def variant(source=WEB, *, image: Optional[str] = None, env: Optional[dict] = No
 
 
 def deploy(lab, source=WEB, *, env: Optional[dict] = None, sticky: Optional[bool] = None,
-           warmup_s: float = WARMUP_S, timeout: float = 120.0) -> None:
-    """Apply the shop (a variant of ``source``) and wait until every pod serves."""
-    objects = variant(source, env=env, sticky=sticky)
+           warmup_s: float = WARMUP_S, timeout: float = 120.0, **rollout) -> None:
+    """Apply the shop (a variant of ``source``) and wait until every pod serves.
+
+    ``rollout``: ``replicas``, ``max_surge``, ``max_unavailable`` for :func:`variant`.
+    """
+    objects = variant(source, env=env, sticky=sticky, **rollout)
     lab.apply(objects)
     for obj in objects:
         if obj.get("kind") == "Deployment" and obj["spec"].get("replicas", 1):
@@ -175,6 +190,11 @@ def normalize_plan(plan) -> list[tuple[str, Optional[int]]]:
     if not isinstance(plan, (list, tuple)) or not plan:
         raise UsageError("a plan is a non-empty list of releases, e.g. [('5.1-both', 2), "
                          "('5.1', 3)]: each an image and the MIGRATE its pods run at start")
+    if isinstance(plan, tuple) and len(plan) == 2 and isinstance(plan[0], str) and \
+            (plan[1] is None or isinstance(plan[1], int)):
+        # ("5.1-both", 2) is one release, not a plan of "5.1-both" and then 2.
+        raise UsageError(f"the plan is one release {plan!r}, not a list of releases: write "
+                         f"[{plan!r}, ...], one (image, MIGRATE) pair per rolling update")
     known = manifests.load_images()
     steps = []
     for i, step in enumerate(plan, 1):
@@ -197,16 +217,18 @@ def normalize_plan(plan) -> list[tuple[str, Optional[int]]]:
 
 
 def run_plan(lab, plan, *, rps: float = RPS, users: int = USERS, lead_s: float = LEAD_S,
-             tail_s: float = TAIL_S, fresh: bool = True):
+             tail_s: float = TAIL_S, fresh: bool = True, **rollout):
     """From an empty database and 5.0, every release of ``plan`` under orders traffic.
 
     Returns ``(run, results)``: the TrafficRun (its orders audited when the
     traffic stopped, after the last release) and one RolloutResult per release.
+    ``rollout`` (``replicas``, ``max_surge``, ``max_unavailable``) shapes the
+    shop's Deployment when ``fresh`` deploys it.
     """
     steps = normalize_plan(plan)
     if fresh:
         start_data(lab)
-        deploy(lab)
+        deploy(lab, **rollout)
     with lab.traffic(rps=rps, users=users, workload="orders") as run:
         lab.wait(lead_s)
         results = [release(lab, tag, migrate) for tag, migrate in steps]
@@ -215,15 +237,17 @@ def run_plan(lab, plan, *, rps: float = RPS, users: int = USERS, lead_s: float =
 
 
 def session_rollout(lab, *, env: Optional[dict] = None, sticky: bool = True,
-                    image: str = NEW, lead_s: float = LEAD_S, tail_s: float = TAIL_S):
-    """A rolling update of the shop under 20 logged-in users; returns the TrafficRun.
+                    image: str = NEW, lead_s: float = LEAD_S, tail_s: float = TAIL_S,
+                    rps: float = RPS, users: int = USERS, **rollout):
+    """A rolling update of the shop under ``users`` logged-in users; returns the TrafficRun.
 
     ``env`` changes the shop's environment first (e.g. its SESSION_STORE);
-    ``sticky``: Service web with ``sessionAffinity: ClientIP``.
+    ``sticky``: Service web with ``sessionAffinity: ClientIP``; ``rollout``
+    (``replicas``, ``max_surge``, ``max_unavailable``) shapes the Deployment.
     """
     start_data(lab)
-    deploy(lab, env=env, sticky=sticky)
-    with lab.traffic(rps=RPS, users=USERS, workload="sessions") as run:
+    deploy(lab, env=env, sticky=sticky, **rollout)
+    with lab.traffic(rps=rps, users=users, workload="sessions") as run:
         lab.wait(lead_s)
         release(lab, image)
         lab.wait(tail_s)
@@ -231,14 +255,15 @@ def session_rollout(lab, *, env: Optional[dict] = None, sticky: bool = True,
 
 
 def blue_green_release(lab, image: str = NEW, *, hold_s: float = HOLD_S, lead_s: float = LEAD_S,
-                       tail_s: float = TAIL_S):
+                       tail_s: float = TAIL_S, **rollout):
     """From an empty database, the shop as blue (5.0), then ``image`` by blue-green.
 
     releaselab.strategies.blue_green: green gets the image; once it is
     available, orders traffic tests it through web-preview for ``hold_s``
     seconds (lab 02's practice: no switch before green is seen to work; 0
     skips the test); then the active Service switches, and blue goes 30 s
-    later.  Returns ``(run, result)``.
+    later.  ``rollout`` (``replicas``, ``max_surge``, ``max_unavailable``) shapes
+    blue and green.  Returns ``(run, result)``.
     """
     from ..strategies import blue_green
 
@@ -255,7 +280,7 @@ def blue_green_release(lab, image: str = NEW, *, hold_s: float = HOLD_S, lead_s:
         return passed(f"green answered {smoke.sent} test requests, none failed")
 
     start_data(lab)
-    deploy(lab, BLUE_GREEN)
+    deploy(lab, BLUE_GREEN, **rollout)
     with lab.traffic(rps=RPS, users=USERS, workload="orders") as run:
         lab.wait(lead_s)
         result = blue_green(lab, image_tag(image), preview_service="web-preview",

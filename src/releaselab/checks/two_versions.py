@@ -6,7 +6,7 @@ what that costs the shop's users — requests that fail because code and
 schema do not fit (cause ``schema``), orders confirmed and later missing or
 wrong (**data lost**), users whose session vanished (**logged out**) — with
 the traffic of :mod:`releaselab.workload`: 20 users taking turns, 20
-requests per second in all.
+requests per second in all (30 and 30 in 05.3 and 05.4).
 
 =====  ==========================  ===============================================
 05.1   ``check_prediction``        which requests the naive release fails, and how long
@@ -15,6 +15,13 @@ requests per second in all.
 05.4   ``check_session_fix``       the env that logs nobody out
 05.5   ``check_choice``            blue-green or rolling for the naive release, with your runs
 =====  ==========================  ===============================================
+
+Each exercise has a shop of its own, not the one the chapter measures
+(``book/two-versions.md``: web.yaml's 4 replicas, maxSurge 1, maxUnavailable 0,
+20 users), so that no number the chapter prints answers it: the chapter shows
+the method on its example, the lab asks it of another (``NAIVE_SHOP``,
+``SESSION_SHOP``, ``CHOICE_HOLD_S``; tests/unit/test_checks_two_versions.py
+feeds the chapter's figures to the checkers and expects a ❌).
 
 05.1–05.4 simulate the reader's answer with ``Lab("sim", seed=s)`` for the
 seeds in ``SEEDS``, whatever RELEASELAB_BACKEND says; 05.5 judges the
@@ -45,12 +52,29 @@ from ._shop import (BLUE_GREEN, BOTH, HOLD_S, LATEST_SCHEMA, LEAD_S, NEW, OLD, R
                     session_rollout, start_data, variant)
 
 __all__ = ["check_prediction", "check_plan", "check_logouts", "check_session_fix",
+           "NAIVE_SHOP", "SESSION_SHOP", "SESSION_USERS", "CHOICE_HOLD_S",
            "check_choice", "compatibility_table", "start_data", "deploy", "variant", "release", "run_plan",
            "session_rollout", "blue_green_release", "schema_window", "explain", "image_tag",
            "baked", "normalize_plan", "SEEDS", "RPS", "USERS", "LEAD_S", "TAIL_S", "WARMUP_S",
            "HOLD_S", "WEB", "BLUE_GREEN", "REDIS_URL", "OLD", "NEW", "BOTH", "LATEST_SCHEMA"]
 
 SEEDS = (1, 2, 3)
+#: 05.1 and 05.5: the naive release on a shop grown to 8 replicas (maxSurge 1,
+#: maxUnavailable 0 as in web.yaml).  Twice the chapter's waves, so its
+#: schema failures last about twice as long: 25.6–25.8 s on seeds 1–3, where
+#: the chapter prints 12.7 s for its 4 replicas (its rollout: 13.0 s).
+NAIVE_SHOP = {"replicas": 8}
+#: 05.3 and 05.4: sticky sessions in memory, 30 users (30 requests per second),
+#: and a rollout that starts every new pod at once (maxSurge 100 %): all 30
+#: users are logged out, and none twice — after losing its pod a user can only
+#: land on a new one, since the old pods all go together — where the chapter's
+#: one-by-one rollout logs its 20 users out and some of them twice.
+SESSION_SHOP = {"max_surge": "100%", "max_unavailable": 0}
+SESSION_USERS = 30
+#: 05.5: on NAIVE_SHOP, green is tested this long on the preview before the
+#: switch (the chapter: 10 s on 4 replicas, where rolling fails fewer).  On
+#: seeds 1–3: rolling 292, 269, 285 failed; blue-green 184 — the other order.
+CHOICE_HOLD_S = 5.0
 WEB_DEPLOYMENT = "web"
 #: Exercise 05.2 asks for the plan in this many releases.  The chapter's worked
 #: example takes four, one step each (expand, migrate the data, switch the code,
@@ -163,9 +187,10 @@ HINT_05_1 = 'read the table of which SCHEMA works on which schema version'
 
 @exercise("05.1", "predict what the naive migration breaks", hint=HINT_05_1)
 def check_prediction(version, ops, seconds, seeds: Iterable[int] = SEEDS) -> Verdict:
-    """The naive release (5.0 → 5.1, which migrates to schema 4 at start) under orders traffic:
-    which version's answers fail (``version``), which requests (``ops``: a set of "write"
-    and/or "read") and for about how long (``seconds``)."""
+    """The naive release (5.0 → 5.1, which migrates to schema 4 at start) on the shop of
+    ``NAIVE_SHOP`` (8 replicas) under orders traffic: which version's answers fail
+    (``version``), which requests (``ops``: a set of "write" and/or "read") and for about
+    how long (``seconds``)."""
     if unanswered(version, ops, seconds):
         return missing("set failing_version, failing_ops and failing_seconds",
                        hint=HINT_05_1)
@@ -179,7 +204,7 @@ def check_prediction(version, ops, seconds, seeds: Iterable[int] = SEEDS) -> Ver
     if not _is_number(seconds) or not 0 <= seconds < 3600:
         return failed(f"failing_seconds is a number of seconds from 0 to 3600, not {seconds!r}")
     seeds = tuple(seeds)
-    measured = [_quietly(run_plan, _sim(seed), [NEW]) for seed in seeds]
+    measured = [_quietly(run_plan, _sim(seed), [NEW], **NAIVE_SHOP) for seed in seeds]
     windows = [schema_window(run) for run, _ in measured]
     versions = set().union(*(w["versions"] for w in windows))
     failing = set().union(*(w["ops"] for w in windows))
@@ -266,6 +291,13 @@ def check_plan(plan, seeds: Iterable[int] = SEEDS) -> Verdict:
         steps = normalize_plan(plan)
     except ReleaseLabError as exc:
         return failed(str(exc))
+    last = steps[-1][0].split(":")[1]
+    if last != NEW:
+        # Judged before running: a plan that ends elsewhere answers another question, and
+        # what it measures (a plan ending on 5.0 loses every order 5.1 wrote) would read
+        # as a fault of its middle releases.
+        return failed(f"your plan ends on {last}: the exercise ends with {NEW} running on "
+                      f"schema {LATEST_SCHEMA}, so a plan's last release brings {NEW}")
     seeds = tuple(seeds)
     runs = []
     for seed in seeds:
@@ -344,7 +376,9 @@ def _plan_diagnosis(run) -> tuple[str, str]:
 # ------------------------------------------------------------------------------ 05.3, 05.4
 
 def _session_runs(env: Optional[dict], seeds, sticky: bool = True):
-    return [(seed, _quietly(session_rollout, _sim(seed), env=env, sticky=sticky))
+    """05.3's and 05.4's rolling update: ``SESSION_SHOP`` under ``SESSION_USERS`` users."""
+    return [(seed, _quietly(session_rollout, _sim(seed), env=env, sticky=sticky,
+                            users=SESSION_USERS, rps=SESSION_USERS, **SESSION_SHOP))
             for seed in seeds]
 
 
@@ -353,15 +387,16 @@ HINT_05_3 = "where does a user's session live, and what does a rolling update do
 
 @exercise("05.3", "count the users a rolling update logs out", cells=("ex3-run",), hint=HINT_05_3)
 def check_logouts(users_logged_out, more_than_once, seeds: Iterable[int] = SEEDS) -> Verdict:
-    """For a rolling update of 4 pods with sessions in memory and sticky sessions: how many of
-    the 20 users are logged out, and are some logged out more than once?"""
+    """For the rolling update of ``SESSION_SHOP`` (4 pods, maxSurge 100 %) with sessions in
+    memory and sticky sessions: how many of the ``SESSION_USERS`` users are logged out, and
+    are some logged out more than once?"""
     if unanswered(users_logged_out, more_than_once):
         return missing("set users_logged_out (a number of users) and more_than_once "
                        "(True or False)",
                        hint=HINT_05_3)
     if isinstance(users_logged_out, bool) or not isinstance(users_logged_out, int) or \
-            not 0 <= users_logged_out <= USERS:
-        return failed(f"users_logged_out is a whole number of users from 0 to {USERS}, "
+            not 0 <= users_logged_out <= SESSION_USERS:
+        return failed(f"users_logged_out is a whole number of users from 0 to {SESSION_USERS}, "
                       f"not {users_logged_out!r}")
     if not isinstance(more_than_once, bool):
         return failed(f"more_than_once is True or False, not {more_than_once!r}")
@@ -370,22 +405,25 @@ def check_logouts(users_logged_out, more_than_once, seeds: Iterable[int] = SEEDS
     counts = [run.logged_out for _, run in runs]
     twice = [sum(1 for n in Counter(x.user for x in run.logouts).values() if n > 1)
              for _, run in runs]
-    report = (f"measured over seeds {_seeds(seeds)}: {', '.join(map(str, counts))} of {USERS} "
+    report = (f"measured over seeds {_seeds(seeds)}: {', '.join(map(str, counts))} of "
+              f"{SESSION_USERS} "
               f"users logged out; {', '.join(map(str, twice))} of them more than once")
     misses = []
     if not min(counts) <= users_logged_out <= max(counts):
         misses.append(f"you said {users_logged_out}")
     if more_than_once != any(twice):
         misses.append(f"you said more_than_once={more_than_once}")
+    again = ("a user who logged in again on an old pod lost it once more" if any(twice) else
+             "the old pods all went at once, so a user who logged in again landed on a new "
+             "pod and kept that session")
     if misses:
         return failed(report + " — " + "; ".join(misses),
                       hint="a rolling update replaces EVERY pod; and a user who lost its pod "
-                           "logs in again — on which pod?",
+                           "logs in again — on which pod? (is any old pod left then?)",
                       fix=f"users_logged_out = {counts[0]}, more_than_once = {any(twice)}: each "
-                          "session lived in one pod, every pod was replaced, and a user who "
-                          "logged in again on an old pod lost it once more")
+                          f"session lived in one pod, every pod was replaced, and {again}")
     return passed(report + ". Right: sticky sessions keep a user on its pod only until the "
-                  "rollout replaces that pod, and it replaces every one.")
+                  f"rollout replaces that pod, and it replaces every one; {again}.")
 
 
 HINT_05_4 = ('cluster/app/README.md lists where a session can live, and which host a Service '
@@ -472,6 +510,12 @@ def _check_evidence(evidence) -> Optional[Verdict]:
         if not {OLD, NEW} <= answered:
             return failed(f"evidence[{name!r}] was answered by {', '.join(sorted(answered))}: "
                           f"the release from {OLD} to {NEW} must happen inside the traffic")
+        old_pods = {q.pod for q in run.requests if q.pod and q.version == OLD}
+        if len(old_pods) != NAIVE_SHOP["replicas"]:
+            return failed(f"evidence[{name!r}] ran on a shop of {len(old_pods)} {OLD} pods: "
+                          f"exercise 05.5 asks about the {NAIVE_SHOP['replicas']}-replica shop "
+                          f"of 05.1 (replicas={NAIVE_SHOP['replicas']}, as the lab's cells "
+                          "run it)")
     return None
 
 
@@ -481,7 +525,8 @@ HINT_05_5 = 'compare the failed counts of your two runs (requests, not percentag
 @exercise("05.5", "blue-green or rolling for a schema change",
           cells=("ex5-rolling", "ex5-blue-green", "ex5-plot"), hint=HINT_05_5)
 def check_choice(choice, evidence, seeds: Iterable[int] = SEEDS) -> Verdict:
-    """The naive 5.1 must ship today: ``choice`` ("rolling" or "blue-green") is the release
+    """The naive 5.1 must ship today on the shop of ``NAIVE_SHOP`` (8 replicas), green tested
+    ``CHOICE_HOLD_S`` seconds: ``choice`` ("rolling" or "blue-green") is the release
     that fails fewer requests — the count of failed requests (``run.failed``), not their
     share, since the two runs last different times — and ``evidence`` = {"rolling": run,
     "blue-green": run} are your runs of both."""
@@ -489,8 +534,9 @@ def check_choice(choice, evidence, seeds: Iterable[int] = SEEDS) -> Verdict:
                                         and unanswered(*evidence.values())):
         return missing("run both releases, then set choice and evidence = {'rolling': "
                        "rolling_run, 'blue-green': blue_green_run}",
-                       hint="tv.run_plan(lab, ['5.1']) and tv.blue_green_release(lab) each "
-                            "return the run first")
+                       hint="tv.run_plan(lab, ['5.1'], replicas=8) and "
+                            "tv.blue_green_release(lab, hold_s=5, replicas=8) each return the "
+                            "run first")
     if choice not in STRATEGIES:
         return failed(f"choice is 'rolling' or 'blue-green', not {choice!r}")
     wrong = _check_evidence(evidence)
@@ -519,8 +565,10 @@ def check_choice(choice, evidence, seeds: Iterable[int] = SEEDS) -> Verdict:
                       f"the one that failed fewer requests{trap}",
                       hint="compare the failed counts of your two runs, not what you expect")
     seeds = tuple(seeds)
-    again = {"rolling": [_quietly(run_plan, _sim(s), [NEW])[0].failed for s in seeds],
-             "blue-green": [_quietly(blue_green_release, _sim(s))[0].failed for s in seeds]}
+    again = {"rolling": [_quietly(run_plan, _sim(s), [NEW], **NAIVE_SHOP)[0].failed
+                         for s in seeds],
+             "blue-green": [_quietly(blue_green_release, _sim(s), hold_s=CHOICE_HOLD_S,
+                                     **NAIVE_SHOP)[0].failed for s in seeds]}
     other = next(name for name in STRATEGIES if name != choice)
     typical = max(again[choice]) < min(again[other])
     note = (f"Measured again on the simulator with the lab's procedures (seeds {_seeds(seeds)}): "
