@@ -19,3 +19,12 @@ def emu():
     e = Emulator()
     yield e
     e.stop()
+
+
+@pytest.fixture(autouse=True)
+def _notes_said_afresh():
+    """Lab says each "cannot model" note once per session: each test is a session of its own."""
+    from releaselab import lab
+
+    lab.NOTES_SAID.clear()
+    yield

@@ -34,6 +34,8 @@ from .timeline import Timeline
 #: on the reference cluster.  wait_available waits this long on top, so
 #: traffic started next does not meet endpoints that are not routable yet.
 ENDPOINTS_SETTLE_S = 1.0
+#: Every note about what the kit cannot model, printed once per Python session.
+NOTES_SAID: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -179,12 +181,20 @@ class Lab:
         pending = getattr(self.backend, "pending_notes", None)
         if pending:
             for note in pending:
-                if note.startswith("skipped rollback") or self.backend.name != "sim":
-                    print(note if note.startswith(("skipped", "note:")) else f"note: {note}")
+                if note.startswith("skipped rollback"):     # what just happened: every time
+                    print(note)
+                    continue
+                if self.backend.name != "sim":
+                    line = note if note.startswith("note:") else f"note: {note}"
                 elif note.startswith("the simulator"):      # a whole sentence already
-                    print(f"note: {note}")
+                    line = f"note: {note}"
                 else:
-                    print(f"note: the simulator does not model {note} (ignored)")
+                    line = f"note: the simulator does not model {note} (ignored)"
+                # What the kit cannot model is said once per session, not once per Lab:
+                # lab 05 builds eight Labs with the same StatefulSets.
+                if line not in NOTES_SAID:
+                    NOTES_SAID.add(line)
+                    print(line)
             pending.clear()
 
     def mark(self, label: str, category: str = "action") -> None:

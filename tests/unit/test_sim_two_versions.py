@@ -11,6 +11,7 @@ import collections
 import pytest
 
 from releaselab import Lab, manifests
+from releaselab import lab as lab_module
 from releaselab.checks import two_versions as tv
 from releaselab.errors import ManifestError, UsageError
 from releaselab.sim.appstate import AppState, StateConfig
@@ -54,6 +55,12 @@ def test_a_statefulset_of_postgres_is_one_modelled_server_said_once(capsys):
     assert lab.get("PersistentVolumeClaim", "data-postgres-0")["status"]["phase"] == "Bound"
     lab.apply("data/redis.yaml")
     assert "does not model" not in capsys.readouterr().out      # once per Lab
+    again = sim()                       # lab 05 builds a Lab per run: said once per session
+    again.apply("data/postgres.yaml")
+    assert "does not model" not in capsys.readouterr().out
+    lab_module.NOTES_SAID.clear()       # a new session (a fresh kernel) is told again
+    sim().apply("data/postgres.yaml")
+    assert capsys.readouterr().out.count("does not model StatefulSet pods") == 1
     assert [s["metadata"]["name"] for s in lab.backend.list("StatefulSet")] == ["postgres",
                                                                               "redis"]
 

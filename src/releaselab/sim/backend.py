@@ -86,7 +86,8 @@ class SimBackend:
     @property
     def pending_notes(self) -> list[str]:
         """What the reader must be told (Lab prints and clears it): fields the simulator does
-        not model and exec probe commands it cannot run — each once per Lab."""
+        not model and exec probe commands it cannot run — each once per Lab here, and Lab
+        prints each once per Python session (``lab.NOTES_SAID``)."""
         self._note_exec_probes()
         return self._pending_notes
 
