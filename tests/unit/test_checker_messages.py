@@ -293,3 +293,26 @@ def test_no_message_the_kit_prints_says_one_with_a_plural_noun():
     offenders = [f"{p.name}: {m.group(0)}" for p in src.rglob("*.py")
                  for m in pattern.finditer(p.read_text())]
     assert not offenders, offenders
+
+
+def test_every_exercise_ends_with_a_fix_when_hint_is_asked_twice():
+    """Student re-run: 03.1 answered (0, 10) got the hint twice and never a fix."""
+    import releaselab.checks.bluegreen, releaselab.checks.canary  # noqa: F401,E401
+    import releaselab.checks.shutdown, releaselab.checks.two_versions  # noqa: F401,E401
+    from releaselab.checks import canary
+    assert all(ex.fix for ex in _core.EXERCISES.values()), \
+        [ex.id for ex in _core.EXERCISES.values() if not ex.fix]
+    wrong = canary.replica_split(0, 10)
+    assert not wrong.passed and "🔧" not in repr(wrong)
+    first, second = hint("03.1"), hint("03.1")
+    assert "🔧" not in first and "again shows the fix" in first
+    assert f"🔧 Fix: {_core.EXERCISES['03.1'].fix}" in second
+
+
+def test_a_new_wrong_answer_after_the_fix_was_asked_for_does_not_show_it():
+    """Student re-run: (0, 0) after hint() twice on another answer showed the fix unasked."""
+    check_full_capacity(0, 1)
+    hint("01.1"), hint("01.1")
+    other = check_full_capacity(0, 0)
+    assert "💡 Hint:" in repr(other) and "🔧" not in repr(other)
+    assert "🔧 Fix:" in hint("01.1")          # asked for, once its hint is shown

@@ -239,6 +239,7 @@ class Exercise:
     module: str
     cells: tuple = ()
     hint: Optional[str] = None
+    fix: Optional[str] = None
 
     @property
     def lab(self) -> str:
@@ -262,16 +263,18 @@ _LAST_EXERCISE: list[Optional[str]] = [None]
 
 
 def exercise(exercise_id: str, title: str, cells: tuple = (),
-             hint: Optional[str] = None) -> Callable:
+             hint: Optional[str] = None, fix: Optional[str] = None) -> Callable:
     """Register a checker as exercise ``exercise_id`` and make it safe and recorded.
 
     ``hint`` is the exercise's own hint: a ❌ or "not answered yet" whose message
     brings no hint of its own gets it (a wrong type, a manifest that does not load).
+    ``fix`` likewise is its own fix, for a ❌ that brings none, so ``hint()`` asked
+    twice always ends with one.
     """
 
     def register(fn: Callable) -> Callable:
         EXERCISES[exercise_id] = Exercise(exercise_id, title, fn.__name__, fn.__module__,
-                                          tuple(cells), hint)
+                                          tuple(cells), hint, fix)
 
         signature = inspect.signature(fn)
 
@@ -296,6 +299,9 @@ def exercise(exercise_id: str, title: str, cells: tuple = (),
             if hint and not verdict.passed and not verdict.internal_error \
                     and not verdict.hint_text:
                 verdict = replace(verdict, hint_text=hint)
+            if fix and verdict.status == FAIL and not verdict.internal_error \
+                    and not verdict.fix_text:
+                verdict = replace(verdict, fix_text=fix)
             verdict = _escalate(exercise_id, verdict)
             _record(exercise_id, "verdict", verdict)
             return verdict
@@ -311,11 +317,12 @@ def _escalate(exercise_id: str, verdict: Verdict) -> Verdict:
     level = MEASURED
     if verdict.status == FAIL:
         # The first wrong answer gets what was measured, a *different* one after it the
-        # hint too; the fix only once hint() asked for it (progress.hints == FIX), never
-        # by a count of wrong answers.  The same answer again gets what it got before
+        # hint too; the fix only once hint() asked for it (progress.hints == FIX) for this
+        # answer, never by a count of wrong answers: a new wrong answer starts over.  The same answer again gets what it got before
         # (re-running a cell changes nothing), unless hint() was asked.
         if verdict.message not in progress.wrong:
             progress.wrong.append(verdict.message)
+            progress.hints = 0      # help asked for the last answer is not asked for this one
         level = max(min(HINT, progress.wrong.index(verdict.message)), progress.hints)
     elif verdict.status == UNANSWERED:
         level = min(HINT, progress.hints)

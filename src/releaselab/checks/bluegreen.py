@@ -77,7 +77,8 @@ HINT_02_1 = ('lab.traffic(rps=..., target=...) sends requests to the Service you
              'the with block ends; which Service reaches green?')
 
 
-@exercise("02.1", "test green through the preview Service", hint=HINT_02_1)
+@exercise("02.1", "test green through the preview Service", hint=HINT_02_1,
+          fix='with lab.traffic(rps=20, target="web-preview") as preview: lab.wait(10)')
 def preview_verified(preview: Any) -> Verdict:
     """Exercise 1: green was tested through the preview Service, before any user saw it.
 
@@ -130,7 +131,10 @@ HINT_02_2 = ("the switch is a change of the web Service's selector, made inside 
              'run while blue and green both run')
 
 
-@exercise("02.2", "switch, and prove that no request was dropped", hint=HINT_02_2)
+@exercise("02.2", "switch, and prove that no request was dropped", hint=HINT_02_2,
+          fix="inside `with lab.traffic(rps=100) as run:`, after lab.wait(5): web = "
+              "lab.get('Service', 'web'); web['spec']['selector']['color'] = 'green'; "
+              "lab.apply(web)")
 def switch_dropped_nothing(run: Any) -> Verdict:
     """Exercise 2: the selector switch moved users from 1.0 to 1.1 without a failed request.
 
@@ -253,7 +257,8 @@ def switch_back_report(run: TrafficRun, switched_at: float, was: Optional[str]) 
             f"{OLD}")
 
 
-@exercise("02.3", "the cost: twice the pods, and no room for green", hint=HINT_02_3)
+@exercise("02.3", "the cost: twice the pods, and no room for green", hint=HINT_02_3,
+          fix="pending = sum(1 for p in small.pods(wide=True) if p['node'] is None)")
 def no_room_for_green(small_lab: Any, pending: Any) -> Verdict:
     """Exercise 3: on a cluster with room for 5 pods, count green's Pending pods.
 
@@ -297,7 +302,8 @@ HINT_02_4 = ('blue_green can analyse green before the switch or after it; only o
              'runs before any user reaches green')
 
 
-@exercise("02.4", "stop the bad release before any user sees it", hint=HINT_02_4)
+@exercise("02.4", "stop the bad release before any user sees it", hint=HINT_02_4,
+          fix='blue_green(lab, "releaselab/web:1.1-bad", pre_promotion=Analysis(interval_s=5))')
 def bad_release_never_reached_users(result: Any, run: Any) -> Verdict:
     """Exercise 4: a gate stops 1.1-bad before the switch: zero users see it.
 

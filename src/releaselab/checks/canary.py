@@ -123,7 +123,9 @@ HINT_03_1 = ('kube-proxy spreads requests evenly over the pods behind the Servic
              "canary's share is its share of the pods")
 
 
-@exercise("03.1", "as close to 5 % as ten pods allow", hint=HINT_03_1)
+@exercise("03.1", "as close to 5 % as ten pods allow", hint=HINT_03_1,
+          fix="canary_pods, stable_pods = 1, 9: ten pods in all, and one pod is the smallest "
+              "canary (10 %, the closest to 5 %)")
 def replica_split(canary_pods: Any, stable_pods: Any, weight: int = 5,
                   total: int = TOTAL) -> Verdict:
     """Exercise 1: ``total`` pods behind one Service, as close to ``weight`` % as they allow.
@@ -177,7 +179,7 @@ _ANALYSIS_FIX = ("canary(lab, 'releaselab/web:2.1-bad', steps=steps_for(SEED_WEI
                  "analysis=Analysis(interval_s=5, min_requests=50))")
 
 
-@exercise("03.2", "catch the bad canary at 5 %", hint=_ANALYSIS_HINT)
+@exercise("03.2", "catch the bad canary at 5 %", hint=_ANALYSIS_HINT, fix=_ANALYSIS_FIX)
 def caught_at_first_step(result: Any, run: Any) -> Verdict:
     """Exercise 2: the bad canary is rolled back automatically at its first weight (5 %).
 
@@ -223,7 +225,10 @@ HINT_03_3 = ("a big bang is a canary plan whose first weight is 100, judged by e
              'analysis')
 
 
-@exercise("03.3", "the same bad release, all at once", hint=HINT_03_3)
+@exercise("03.3", "the same bad release, all at once", hint=HINT_03_3,
+          fix="big_bang = canary(lab, 'releaselab/web:2.1-bad', steps=steps_for([100], 20), "
+              "analysis=<exercise 2's Analysis, unchanged>), run under traffic as in "
+              "exercise 2, then pass both runs and canary_result=result")
 def blast_radius_vs_big_bang(canary_run: Any, big_bang_run: Any, big_bang: Any = None,
                              canary_result: Any = None) -> Verdict:
     """Exercise 3: the same bad release all at once, judged by the same gate, fails many more
@@ -341,7 +346,8 @@ def _plan_problem(steps: Any, analysis: Any, within_s: float,
 HINT_03_4 = 'canary requests before the first verdict = weight × rate × time'
 
 
-@exercise("03.4", "a plan within a blast-radius budget", hint=HINT_03_4)
+@exercise("03.4", "a plan within a blast-radius budget", hint=HINT_03_4,
+          fix="steps_for([5, 25, 50, 100], 10), Analysis(interval_s=2, min_requests=20)")
 def plan_within_budget(steps: Any, analysis: Any, max_failed: int = 10, within_s: float = 180.0,
                        min_requests_floor: int = 20, seeds=(SEED, 7)) -> Verdict:
     """Exercise 4: a plan whose bad release fails at most ``max_failed`` requests and whose good

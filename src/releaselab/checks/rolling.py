@@ -72,7 +72,9 @@ HINT_01_1 = ('maxSurge says how many pods may exist above `replicas` during the 
              "web.yaml's own values")
 
 
-@exercise("01.1", "never below full capacity", hint=HINT_01_1)
+@exercise("01.1", "never below full capacity", hint=HINT_01_1,
+          fix="max_surge, max_unavailable = 1, 0: a new pod first, an old one out only once "
+              "it is ready")
 def check_full_capacity(max_surge: Any, max_unavailable: Any, replicas: int = 4) -> Verdict:
     """Exercise 1: a rollout of ``replicas`` pods that never has fewer than ``replicas`` ready.
 
@@ -165,7 +167,9 @@ HINT_01_2 = ('a wave is one growth of the new ReplicaSet; with maxUnavailable 0 
              'most maxSurge pods and waits until they are available')
 
 
-@exercise("01.2", "predict, then measure", hint=HINT_01_2)
+@exercise("01.2", "predict, then measure", hint=HINT_01_2,
+          fix="waves = ceil(replicas / maxSurge) = ceil(6 / 2) = 3; seconds ≈ waves × (a new "
+              "pod's time to Ready + minReadySeconds); give both as numbers")
 def check_prediction(waves: Any, seconds: Any, **settings: Any) -> Verdict:
     """Exercise 2: predicted waves and rollout seconds against a measured run.
 
@@ -231,7 +235,9 @@ HINT_01_3 = ('compare no-probe.yaml with web.yaml from Part 1: what does web.yam
              'Kubernetes that no-probe.yaml does not?')
 
 
-@exercise("01.3", "the Deployment that drops requests", hint=HINT_01_3)
+@exercise("01.3", "the Deployment that drops requests", hint=HINT_01_3,
+          fix="manifests.load('rolling/no-probe.yaml'), then add to its container: "
+              "readinessProbe: {httpGet: {path: /readyz, port: http}, periodSeconds: 1}")
 def check_readiness_fix(manifest: Any) -> Verdict:
     """Exercise 3: the reader's fix of ``rolling/no-probe.yaml`` rolls out with 0 failed requests.
 
@@ -435,7 +441,9 @@ HINT_01_4 = ("Kubernetes keeps the previous revision's pod template in an old Re
 
 
 @exercise("01.4", "a bad release, and the way back", cells=("ex4-bad", "ex4-rollback"),
-          hint=HINT_01_4)
+          hint=HINT_01_4,
+          fix="inside the with block: lab4.rollout_undo('web'), then lab4.wait_rollout('web') "
+              "and lab4.wait_settled('web')")
 def check_rollback(lab: Any, run: Any) -> Verdict:
     """Exercise 4: the reader rolled out 3.1-bad, saw its 500s, and rolled back to zero errors.
 

@@ -400,7 +400,10 @@ HINT_04_2 = ('for each case ask: does the app stop listening before kube-proxy s
              'it requests (run 2 measured when that is)?')
 
 
-@exercise("04.2", "predict, then measure", hint=HINT_04_2)
+@exercise("04.2", "predict, then measure", hint=HINT_04_2,
+          fix="a case drops requests when the app stops listening (or dies) before kube-proxy "
+              "stops sending it requests, about 0.30 s after the deletion: answer each of "
+              "A–E with True (drops) or False from that rule")
 def check_predictions(predictions) -> Verdict:
     """``predictions``: {case: True if the rollout drops requests, False if not}, every case.
 
@@ -454,7 +457,9 @@ def check_predictions(predictions) -> Verdict:
 HINT_04_3 = 'try values in the cell above: the count of failed requests is the judge'
 
 
-@exercise("04.3", "the smallest preStop sleep", cells=("ex2-try",), hint=HINT_04_3)
+@exercise("04.3", "the smallest preStop sleep", cells=("ex2-try",), hint=HINT_04_3,
+          fix="try_sleep(1), try_sleep(2), … in the cell above: the answer is the first whole "
+              "number of seconds that gives 0 failed requests")
 def check_smallest_prestop(seconds, profile: Optional[dict] = None) -> Verdict:
     """The smallest whole-second preStop sleep with zero failed requests on ``profile``.
 
@@ -511,7 +516,9 @@ def check_smallest_prestop(seconds, profile: Optional[dict] = None) -> Verdict:
 HINT_04_1 = 'the grace period counts from the start of the preStop hook'
 
 
-@exercise("04.1", "the grace period", hint=HINT_04_1)
+@exercise("04.1", "the grace period", hint=HINT_04_1,
+          fix="grace_seconds = 10: the 1 s hook plus the 4.5 s longest request, with a margin, "
+              "as a whole number of seconds")
 def check_grace_period(grace) -> Verdict:
     """terminationGracePeriodSeconds for shutdown/short-grace.yaml (4.5 s requests, 1 s preStop).
 
@@ -617,7 +624,9 @@ HINT_04_4 = ('run 1, run 3 and run 4 each showed a setting that decides whether 
              'fails requests')
 
 
-@exercise("04.4", "fix a broken manifest", hint=HINT_04_4)
+@exercise("04.4", "fix a broken manifest", hint=HINT_04_4,
+          fix="a readinessProbe on /readyz with timeoutSeconds 5, a preStop sleep of 2 s, "
+              "terminationGracePeriodSeconds 10 and maxUnavailable 0")
 def check_fixed_manifest(manifest, seeds: Iterable[int] = SEEDS) -> Verdict:
     """The repaired shutdown/broken.yaml: zero failed requests over three seeded rollouts.
 

@@ -44,8 +44,7 @@ from typing import Any, Iterable, Optional
 from ..errors import ReleaseLabError
 from .._plural import plural
 from ..timeline import LOGGED_OUT, SCHEMA
-from . import _core
-from ._core import Verdict, passed, unanswered
+from ._core import Verdict, exercise, failed, missing, passed, unanswered
 from ._shop import (BLUE_GREEN, BOTH, HOLD_S, LATEST_SCHEMA, LEAD_S, NEW, OLD, REDIS_URL, RPS,
                     TAIL_S, USERS, WARMUP_S, WEB, baked, blue_green_release, deploy, explain,
                     image_tag, normalize_plan, release, run_plan, schema_window,
@@ -82,38 +81,6 @@ WEB_DEPLOYMENT = "web"
 MAX_RELEASES = 3
 STRATEGIES = ("rolling", "blue-green")
 OPS = ("write", "read")
-
-# -- the kit's checker conventions ---------------------------------------------------------
-# `@exercise` registers a checker for `releaselab grade` and turns anything it
-# raises into a verdict; `failed(message, hint=, fix=)` keeps the hint and the
-# fix for when the reader asks.  Where the kit's _core does not have them yet,
-# the checkers still work: registration is skipped and the message stands alone.
-_exercise = getattr(_core, "exercise", None)
-
-
-def exercise(exercise_id: str, title: str, cells: tuple = (), hint: Optional[str] = None):
-    """Register the checker (with the lab's other cells of the exercise) where the kit can."""
-    if _exercise is None:
-        return lambda fn: fn
-    try:
-        return _exercise(exercise_id, title, cells=cells, hint=hint)
-    except TypeError:
-        return _exercise(exercise_id, title)
-
-
-def failed(message: str, hint: Optional[str] = None, fix: Optional[str] = None) -> Verdict:
-    try:
-        return _core.failed(message, hint=hint, fix=fix)
-    except TypeError:
-        return _core.failed(message)
-
-
-def missing(what: str, hint: Optional[str] = None) -> Verdict:
-    try:
-        return _core.missing(what, hint=hint)
-    except TypeError:
-        return _core.missing(what)
-
 
 def _is_number(value: Any) -> bool:
     return (isinstance(value, (int, float)) and not isinstance(value, bool)
@@ -185,7 +152,10 @@ def compatibility_table():
 HINT_05_1 = 'read the table of which SCHEMA works on which schema version'
 
 
-@exercise("05.1", "predict what the naive migration breaks", hint=HINT_05_1)
+@exercise("05.1", "predict what the naive migration breaks", hint=HINT_05_1,
+          fix="failing_version = '5.0', failing_ops = {'write', 'read'}, failing_seconds ≈ "
+              "how long 5.0 pods serve after 5.1 migrated: the rollout's length, waves × the "
+              "time per wave of this shop")
 def check_prediction(version, ops, seconds, seeds: Iterable[int] = SEEDS) -> Verdict:
     """The naive release (5.0 → 5.1, which migrates to schema 4 at start) on the shop of
     ``NAIVE_SHOP`` (8 replicas) under orders traffic: which version's answers fail
@@ -277,7 +247,9 @@ HINT_05_2 = (f"the same four migrations, spread over at most {MAX_RELEASES} "
              "releases so that every release leaves a schema both running versions can use")
 
 
-@exercise("05.2", "an expand/contract plan in three releases", cells=("ex2-run",), hint=HINT_05_2)
+@exercise("05.2", "an expand/contract plan in three releases", cells=("ex2-run",), hint=HINT_05_2,
+          fix="plan = [('5.1-both', 2), ('5.1', 3), ('5.1', 4)]: expand, backfill with "
+              "the release that brings 5.1, contract last")
 def check_plan(plan, seeds: Iterable[int] = SEEDS) -> Verdict:
     """An expand/contract plan: from 5.0 on schema 1 to 5.1 on schema 4 with 0 failed requests
     and 0 orders lost, on every seed, in at most ``MAX_RELEASES`` releases (the chapter's
@@ -385,7 +357,10 @@ def _session_runs(env: Optional[dict], seeds, sticky: bool = True):
 HINT_05_3 = "where does a user's session live, and what does a rolling update do to every pod?"
 
 
-@exercise("05.3", "count the users a rolling update logs out", cells=("ex3-run",), hint=HINT_05_3)
+@exercise("05.3", "count the users a rolling update logs out", cells=("ex3-run",), hint=HINT_05_3,
+          fix="users_logged_out = every user whose pod was replaced (every pod is); "
+              "more_than_once = True only if a user's new pod was itself replaced later in "
+              "the same rollout — count both in the run of the cell above")
 def check_logouts(users_logged_out, more_than_once, seeds: Iterable[int] = SEEDS) -> Verdict:
     """For the rolling update of ``SESSION_SHOP`` (4 pods, maxSurge 100 %) with sessions in
     memory and sticky sessions: how many of the ``SESSION_USERS`` users are logged out, and
@@ -430,7 +405,9 @@ HINT_05_4 = ('cluster/app/README.md lists where a session can live, and which ho
              'name gives')
 
 
-@exercise("05.4", "a release that logs nobody out", cells=("ex4-run",), hint=HINT_05_4)
+@exercise("05.4", "a release that logs nobody out", cells=("ex4-run",), hint=HINT_05_4,
+          fix=f"fix_env = {{'SESSION_STORE': {REDIS_URL!r}}}: sessions in the Service redis "
+              "of data/redis.yaml, which outlives every web pod")
 def check_session_fix(env, seeds: Iterable[int] = SEEDS) -> Verdict:
     """``env`` for the shop (e.g. {"SESSION_STORE": ...}) so that a rolling update logs no
     user out and fails no request."""
@@ -523,7 +500,9 @@ HINT_05_5 = 'compare the failed counts of your two runs (requests, not percentag
 
 
 @exercise("05.5", "blue-green or rolling for a schema change",
-          cells=("ex5-rolling", "ex5-blue-green", "ex5-plot"), hint=HINT_05_5)
+          cells=("ex5-rolling", "ex5-blue-green", "ex5-plot"), hint=HINT_05_5,
+          fix="choice = the strategy whose run has the smaller run.failed, evidence = "
+              "{'rolling': rolling_run, 'blue-green': blue_green_run} from the two cells above")
 def check_choice(choice, evidence, seeds: Iterable[int] = SEEDS) -> Verdict:
     """The naive 5.1 must ship today on the shop of ``NAIVE_SHOP`` (8 replicas), green tested
     ``CHOICE_HOLD_S`` seconds: ``choice`` ("rolling" or "blue-green") is the release
