@@ -127,8 +127,9 @@ class Summary:
             facts.append(("rollout", f"{self.rollout_seconds:.1f} s, "
                           f"{plural(self.steps, 'ReplicaSet step')}, "
                           f"{plural(self.waves, 'wave')} of new pods"))
-        facts.append(("pods", f"peak {self.peak_pods} pods; ready pods between {self.min_ready} "
-                      f"and {self.max_ready}"))
+        ready = (f"{self.min_ready} ready throughout" if self.min_ready == self.max_ready
+                 else f"ready pods between {self.min_ready} and {self.max_ready}")
+        facts.append(("pods", f"peak {self.peak_pods} pods; {ready}"))
         if self.orders is not None:
             unverified = f", {self.unverified} unverified" if self.unverified else ""
             facts.append(("orders", f"{self.orders} written, {self.lost} lost (data lost: "

@@ -130,7 +130,7 @@ def test_a_wrong_answer_per_exercise_fails_each(tmp_path):
     assert statuses(result) == ["fail"] * 4
     why = reasons(result)
     assert "ready pods fell to 1 of 4" in why["01.1"]
-    assert "you predicted 4 wave(s), the run had 3" in why["01.2"]
+    assert "you predicted 4 waves, the run had 3" in why["01.2"]
     assert "requests still failed" in why["01.3"]
     assert "still existed when rollback_run ended" in why["01.4"]
 

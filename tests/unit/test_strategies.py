@@ -101,6 +101,23 @@ def test_replica_ratio_pod_counts_follow_the_rounding():
 def test_no_analysis_promotes_even_a_bad_canary():
     _, run, result = run_canary("gateway", "releaselab/web:2.1-bad", steps=steps_for([50], 5))
     assert result.promoted and run.failed > 100     # a time-based canary without a gate
+    # Student re-run: it said "every step passed" although nothing judged any step.
+    assert result.reason.startswith("every step completed (no analysis judged it)")
+    assert "passed" not in result.reason
+
+
+def test_the_plan_line_and_the_pods_line_say_counts_in_words(capsys):
+    lab = fresh_lab("gateway", echo=False)
+    canary(lab, "releaselab/web:2.1", steps=[set_weight(100)])
+    assert "via web-canary, 1 step, routing" in capsys.readouterr().out
+    steady = Lab(echo=False)
+    steady.apply("rolling/web.yaml")
+    steady.wait_available("web")
+    with steady.traffic(rps=20) as quiet:
+        steady.wait(5)
+    replicas = steady.get("Deployment", "web")["spec"]["replicas"]
+    text = repr(quiet.summary("web"))
+    assert f"{replicas} ready throughout" in text and "between" not in text
 
 
 def test_inconclusive_analysis_pauses_like_argo():

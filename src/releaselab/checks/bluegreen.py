@@ -162,8 +162,8 @@ def switch_dropped_nothing(run: Any) -> Verdict:
                       f"({_runs.causes_text(_runs.causes(bad))}), from t="
                       f"{bad[0].t - run.start:.2f} s into the run, and none reached {NEW}: "
                       f"{_selected(run.lab)}", hint=switch_hint,
-                      fix="web['spec']['selector']['color'] = 'green' — the label value "
-                          "green.yaml's pods carry")
+                      fix="web = lab.get('Service', 'web'); web['spec']['selector']['color'] "
+                          "= 'green' (the label value green.yaml's pods carry); lab.apply(web)")
     if first_new is None:
         return missing(f"all {len(requests)} requests were answered by {OLD}: the switch has "
                        "not happened yet — change the web Service's selector", hint=switch_hint)

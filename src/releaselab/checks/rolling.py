@@ -156,6 +156,8 @@ def _one(value: Any, replicas: int, direction: str) -> str:
     if isinstance(value, str):
         scaled = int(value[:-1]) * replicas / 100
         pods = math.ceil(scaled) if direction == "up" else math.floor(scaled)
+        if scaled == pods:          # '25%' of 4 = 1 pod: nothing to round
+            return f"{value!r} of {replicas} = {_runs.plural(pods, 'pod')}"
         return (f"{value!r} of {replicas} = {scaled:g}, rounded {direction} to "
                 f"{_runs.plural(pods, 'pod')}")
     return f"= {_runs.plural(value, 'pod')}"
@@ -209,7 +211,7 @@ def check_prediction(waves: Any, seconds: Any, **settings: Any) -> Verdict:
                "act" if to_ready is not None else "no new pod became Ready")
     problems = []
     if n_waves != run.waves:
-        problems.append(f"you predicted {n_waves} wave(s), the run had {run.waves}: {where}")
+        problems.append(f"you predicted {_runs.plural(n_waves, 'wave')}, the run had {run.waves}: {where}")
     if abs(seconds - run.seconds) > tolerance:
         problems.append(f"you predicted {seconds:g} s, the rollout took {run.seconds:g} s "
                         f"(accepted: {run.seconds - tolerance:.1f}–{run.seconds + tolerance:.1f} "
@@ -494,6 +496,18 @@ def check_rollback(lab: Any, run: Any) -> Verdict:
                       f"rollback_run, but the Deployment's image is still {BAD_IMAGE}",
                       hint=undo_hint, fix=undo_fix)
     bad_pods = [p for p in timeline.pods_of("web") if p.version == BAD_VERSION]
+    # A rollback returns to what ran before 3.1-bad; set_image to another version is a
+    # roll-forward (a new release), even when that version works.
+    first_bad = min((p.created for p in bad_pods if p.created is not None), default=None)
+    before = sorted({p.version for p in timeline.pods_of("web") if p.version not in
+                     (None, BAD_VERSION) and first_bad is not None and p.created is not None
+                     and p.created < first_bad})
+    version = str(image).rsplit("/", 1)[-1].partition(":")[2]
+    if before and version not in before:
+        return failed(f"the Deployment now runs {image}, but before {BAD_VERSION} it ran "
+                      f"{' and '.join(before)}: that is a new release rolled forward, not a "
+                      "rollback to the previous revision",
+                      hint=undo_hint, fix=undo_fix)
     alive = [p.name for p in bad_pods if p.gone is None]
     if alive:
         return failed(f"{_runs.plural(len(alive), 'pod')} of {BAD_VERSION} still existed when "

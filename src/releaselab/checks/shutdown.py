@@ -437,8 +437,8 @@ def check_predictions(predictions) -> Verdict:
             wrong.append(case)
         why = ""
         if drops:
-            why = " — " + "; ".join(explain(max((r for _, r, _ in results),
-                                                key=lambda r: r.failed)))
+            seed, worst, _ = max(results, key=lambda item: item[1].failed)
+            why = f" — in the run of seed {seed}, the worst: " + "; ".join(explain(worst))
         lines.append(f"{'✓' if said == drops else '✗'} {case}: you said "
                      f"{'drops' if said else 'no drops'}; measured {_counts(results)} failed{why}")
         why_lines.append(f"{case}: {'drops' if drops else 'no drops'}")

@@ -117,7 +117,7 @@ def canary(lab, image: str, *, steps=None, analysis: Optional[Analysis] = None,
         lab.apply(obj)
 
     version = image.rsplit(":", 1)[-1]
-    _say(lab, f"canary: {version} via {canary}, {len(plan)} steps, routing by "
+    _say(lab, f"canary: {version} via {canary}, {plural(len(plan), 'step')}, routing by "
          f"{'HTTPRoute ' + route if routing == 'gateway' else 'replica counts'}",
          f"canary {version}", "rollout-start")
     lab.set_image(canary, image)
@@ -243,7 +243,10 @@ def canary(lab, image: str, *, steps=None, analysis: Optional[Analysis] = None,
         lab.wait_rollout(stable)
         lab.wait_available(stable)
         lab.scale(canary, 0)
-    result.reason = f"every step passed; {stable} runs {version}"
+    # Without an analysis nothing was judged: "passed" would claim a test that never ran.
+    result.reason = (f"every step passed; {stable} runs {version}" if analysis is not None
+                     else f"every step completed (no analysis judged it); {stable} runs "
+                          f"{version}")
     _say(lab, f"canary: promoted: {result.reason}", "promoted", "rollout-end")
     return _finish(result, lab, is_new)
 
