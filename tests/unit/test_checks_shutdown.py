@@ -78,6 +78,8 @@ def test_smallest_prestop_too_short_says_when_the_app_stopped_and_kube_proxy_dro
 def test_smallest_prestop_not_the_smallest():
     verdict = sh.check_smallest_prestop(3)
     assert not verdict.passed and "not the smallest" in verdict.message
+    assert "2 s" not in verdict.message          # which shorter one is the reader's to find
+    assert "a shorter whole-second sleep gives zero too" in verdict.message
 
 
 def test_smallest_prestop_follows_the_profile():
