@@ -1,7 +1,7 @@
 """Two versions at once against REAL server processes, a real PostgreSQL and a real Redis.
 
 No cluster here, so the test plays kube-proxy itself: a tiny balancer that
-sends each new connection to one of the current backends, and "rolls" from
+routes each new connection to one of the current backends, and "rolls" from
 one version to the next by starting a new server process (which runs its
 MIGRATE before listening), adding it, then taking the old one out and
 stopping it — the two versions serve side by side for a while, as in a
@@ -15,87 +15,47 @@ release logs users out when sessions live in memory, and not in Redis.
 """
 
 import random
-import socket
 import threading
 import time
 
-from netutil import free_port
 from test_app_server import start  # noqa: F401  (the local-process fixture)
 
 from releaselab.kube._users import UserProber
 from releaselab.timeline import Timeline
 
 OVERLAP_S = 0.8       # both versions serve this long at each step
+PRESTOP_S = 1.0       # a removed backend serves this long before it is stopped
 RPS = 40
 USERS = 8
 
 
 class Balancer:
-    """kube-proxy in miniature: each connection to ``port`` goes to a random current backend."""
+    """kube-proxy in miniature: each new connection goes to a random current backend.
+
+    As with kube-proxy's rules, nothing relays the bytes: the prober asks
+    :meth:`route` where to connect and connects there itself.  Taking a backend
+    out (:meth:`remove`) waits ``PRESTOP_S`` before the caller stops it, as a
+    preStop sleep does, so a connection routed just before the removal still
+    finds the server listening, and the graceful server drains what it accepted.
+    """
 
     def __init__(self):
         self.backends: list[int] = []
-        self.active: dict[int, int] = {}         # backend port -> connections being relayed
-        self.lock = threading.Condition()
+        self.lock = threading.Lock()
         self.rng = random.Random(0)
-        self.listener = socket.create_server(("127.0.0.1", free_port()))
-        self.port = self.listener.getsockname()[1]
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
 
     def add(self, server):
         with self.lock:
             self.backends.append(server.port)
 
-    def remove(self, server, timeout=10.0):
-        """Take the backend out, then wait for its connections to finish (kube-proxy's
-        removal plus a preStop pause long enough for the slowest relay on a busy machine)."""
+    def remove(self, server):
         with self.lock:
             self.backends.remove(server.port)
-            self.lock.wait_for(lambda: not self.active.get(server.port), timeout)
+        time.sleep(PRESTOP_S)
 
-    def _accept(self):
-        while True:
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._relay, args=(conn,), daemon=True).start()
-
-    def _relay(self, conn):
+    def route(self, t):
         with self.lock:
-            port = self.rng.choice(self.backends) if self.backends else None
-            if port is not None:
-                self.active[port] = self.active.get(port, 0) + 1
-        if port is None:
-            conn.close()
-            return
-        try:
-            upstream = socket.create_connection(("127.0.0.1", port), timeout=5)
-            pump = threading.Thread(target=self._pipe, args=(upstream, conn), daemon=True)
-            pump.start()
-            self._pipe(conn, upstream)
-            pump.join(5)
-            upstream.close()
-        except OSError:
-            pass
-        finally:
-            conn.close()
-            with self.lock:
-                self.active[port] -= 1
-                self.lock.notify_all()
-
-    @staticmethod
-    def _pipe(source, sink):
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-            sink.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass
-
-    def close(self):
-        self.listener.close()
+            return "127.0.0.1", self.rng.choice(self.backends)
 
 
 def shop(start, pg, version, schema, migrate, **env):
@@ -125,7 +85,8 @@ def shop(start, pg, version, schema, migrate, **env):
 def users(balancer, timeline, workload):
     """The kind backend's user prober, started, against the balancer."""
     t0 = time.monotonic()
-    return UserProber("127.0.0.1", balancer.port, users=USERS, workload=workload,
+    host, port = balancer.route(0.0)        # for the Host header; each connection is routed
+    return UserProber(host, port, users=USERS, workload=workload, route=balancer.route,
                       timeline=timeline, target="web", rps=RPS, sink=timeline.requests.append,
                       clock=lambda: time.monotonic() - t0, timeout_s=3).start()
 
@@ -142,7 +103,7 @@ def release(balancer, start, pg, steps):
             new = shop(start, pg, *step)                 # migrates before it listens
             balancer.add(new)
             time.sleep(OVERLAP_S)
-            balancer.remove(current)                     # and what is in flight finishes
+            balancer.remove(current)                     # routed-before-removal ones land
             current.terminate()
             current = new
         time.sleep(1.0)
@@ -154,7 +115,6 @@ def release(balancer, start, pg, steps):
 def test_the_naive_release_fails_the_old_versions_requests_on_real_postgres(pg, start):
     balancer = Balancer()
     timeline = release(balancer, start, pg, [("5.0", "name", 1), ("5.1", "split", 4)])
-    balancer.close()
     failed = [q for q in timeline.requests if not q.ok]
     assert len(failed) >= 5, f"only {len(failed)} failed of {len(timeline.requests)}"
     assert {q.cause for q in failed} == {"schema"} and {q.version for q in failed} == {"5.0"}
@@ -165,7 +125,6 @@ def test_expand_migrate_contract_fails_nothing_and_loses_nothing_on_real_postgre
     balancer = Balancer()
     timeline = release(balancer, start, pg, [("5.0", "name", 1), ("5.1-both", "both", 2),
                                              ("5.1", "split", 3), ("5.1", "split", 4)])
-    balancer.close()
     assert [q for q in timeline.requests if not q.ok] == []
     assert len(timeline.orders) > 40 and {o.audit for o in timeline.orders} == {"intact"}
     assert {q.version for q in timeline.requests} == {"5.0", "5.1-both", "5.1"}
@@ -175,7 +134,6 @@ def test_a_backfill_while_the_old_code_still_writes_loses_orders_on_real_postgre
     balancer = Balancer()
     timeline = release(balancer, start, pg, [("5.0", "name", 1), ("5.1-both", "both", 3),
                                              ("5.1", "split", 4)])
-    balancer.close()
     lost = [o for o in timeline.orders if o.lost]
     assert lost and {o.version for o in lost} == {"5.0"}
     assert all("no customer name" in o.why for o in lost)
@@ -185,7 +143,6 @@ def test_memory_sessions_log_users_out_and_redis_sessions_do_not(pg, rd, start):
     for store, expect_logouts in (("memory", True), (rd.url, False)):
         balancer = Balancer()
         timeline = _sessions(balancer, start, pg, store)
-        balancer.close()
         users = {x.user for x in timeline.logouts}
         assert bool(users) == expect_logouts, (store, len(users))
         assert all(q.ok for q in timeline.requests) != expect_logouts
