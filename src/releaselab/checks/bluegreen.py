@@ -52,10 +52,10 @@ def fresh_lab(seed: int = 2, green: bool = True, echo: bool = False,
     lab.apply("blue-green/services.yaml")
     lab.apply("blue-green/green.yaml")
     if not green:
-        lab.scale("web-green", 0)
-    lab.wait_available("web-blue")
+        lab.scale(GREEN, 0)
+    lab.wait_available(BLUE)
     if green:
-        lab.wait_available("web-green")
+        lab.wait_available(GREEN)
     lab.echo = echo
     return lab
 

@@ -23,6 +23,7 @@ from typing import Any, Optional
 from .. import manifests
 from .. import rollout as r
 from ..errors import ManifestError, NotFoundError, WaitTimeout
+from ..kube._watch import image_tag      # "releaselab/web:3.1" → "3.1", as the watch reads it
 from ..lab import Lab, TrafficRun
 from . import _runs
 from ._rollouts import (BAD_IMAGE, BAD_VERSION, NEW_IMAGE, NO_PROBE, OLD_IMAGE, ROLLOUT_TIMEOUT_S,
@@ -502,7 +503,7 @@ def check_rollback(lab: Any, run: Any) -> Verdict:
     before = sorted({p.version for p in timeline.pods_of("web") if p.version not in
                      (None, BAD_VERSION) and first_bad is not None and p.created is not None
                      and p.created < first_bad})
-    version = str(image).rsplit("/", 1)[-1].partition(":")[2]
+    version = image_tag(str(image))
     if before and version not in before:
         return failed(f"the Deployment now runs {image}, but before {BAD_VERSION} it ran "
                       f"{' and '.join(before)}: that is a new release rolled forward, not a "

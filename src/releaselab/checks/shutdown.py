@@ -34,7 +34,7 @@ from ..errors import ReleaseLabError, UsageError
 from ..timeline import REFUSED, RESET
 from ._core import (Verdict, describe, exercise, failed, load_answer, missing, passed,
                     unanswered, whole)
-from ._runs import causes, causes_text
+from ._runs import causes, causes_text, plural
 
 RPS = 20              # the reference's request rate
 LEAD_S = 3.0          # traffic starts this long before the rollout ...
@@ -275,10 +275,6 @@ def _counts(results) -> str:
     return ", ".join(f"{run.failed}/{run.sent}" for _, run, _ in results)
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")
-
-
 def endpoint_conditions(lab, pod: str, service: str = "web") -> Optional[dict]:
     """The pod's endpoint conditions in the Service's EndpointSlices now, or None if not listed.
 
@@ -487,7 +483,7 @@ def check_smallest_prestop(seconds, profile: Optional[dict] = None) -> Verdict:
         why = causes_text(causes(q for _, r, _ in results for q in r.requests))
         refused = (f"; the refused ones reached pods {_span(facts['refused'])} after the "
                    "pods' deletion" if facts["refused"] else "")
-        return failed(f"preStop sleep {sleep} s: {_plural(lost, 'request')} failed over "
+        return failed(f"preStop sleep {sleep} s: {plural(lost, 'request')} failed over "
                       f"{len(SEEDS)} runs ({_counts(results)}: {why}){refused}. The kubelet "
                       f"began stopping each pod {kubelet} after its deletion, so with {sleep} s of "
                       "sleep the app stopped listening before kube-proxy stopped sending it "
@@ -549,7 +545,7 @@ def check_grace_period(grace) -> Verdict:
             if p.terminating is not None and p.gone is not None
             and r.start <= p.terminating < (r.end or float("inf"))]
     if cut:
-        return failed(f"terminationGracePeriodSeconds {value}: {_plural(cut, 'request')} cut in "
+        return failed(f"terminationGracePeriodSeconds {value}: {plural(cut, 'request')} cut in "
                       f"flight (reset) over {len(SEEDS)} runs ({_counts(results)} failed); "
                       f"each old pod was gone {_span(gone)} after its deletion, while a request "
                       f"takes {s.latency_ms / 1000:g} s (LATENCY_MS {s.latency_ms:g})",
